@@ -1,0 +1,365 @@
+//! The login flow every way of authenticating shares: where an unauthenticated browser goes, how a
+//! successful login becomes a session (and its cookie), how logout ends it.
+//!
+//! Protocol modules (today [`direct`]; CAS, SAML2, WS-Federation and OpenID Connect next) only turn a
+//! request into an [`Identity`](crate::identity::Identity) or an error; cookies, sessions, the guard and
+//! the return URL are handled here, once.
+
+pub mod csrf;
+pub mod direct;
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use crate::config::{DirectLoginPolicy, SpaceSettings};
+use crate::guard::{FailureKind, Guard, Verdict};
+use crate::session::cookie::{self, CookieSpec};
+use crate::session::{SessionId, Sessions};
+use crate::space::{SpaceId, Variant};
+use crate::ui::{self, LoginForm};
+use crate::web::{self, Body};
+use csrf::CsrfTokens;
+use direct::{DirectLoginError, UserDirectory};
+
+/// Path prefix of the gateway's own login endpoints.
+pub const AUTH_PREFIX: &str = "/auth/";
+/// Path of the logout endpoint.
+pub const LOGOUT_PATH: &str = "/auth/logout";
+
+/// The shared login flow.
+#[derive(Debug, Clone)]
+pub struct LoginFlow {
+    sessions: Sessions,
+    users: UserDirectory,
+    guard: Guard,
+    csrf: CsrfTokens,
+    csrf_cookie: String,
+    body_limit: usize,
+}
+
+impl LoginFlow {
+    pub fn new(
+        sessions: Sessions,
+        users: UserDirectory,
+        guard: Guard,
+        signing_key: &[u8],
+        body_limit: usize,
+    ) -> Self {
+        let csrf_cookie = format!("{}_csrf", sessions.settings().cookie_name);
+        LoginFlow {
+            sessions,
+            users,
+            guard,
+            csrf: CsrfTokens::new(signing_key),
+            csrf_cookie,
+            body_limit,
+        }
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The names of every cookie the gateway sets, which the upstream must never see.
+    pub fn cookie_names(&self) -> [&str; 2] {
+        [&self.sessions.settings().cookie_name, &self.csrf_cookie]
+    }
+
+    /// An unauthenticated browser asked for `space`'s page at `requested` (path and query): send it to
+    /// a way of logging in.
+    pub fn start(
+        &self,
+        space: SpaceId,
+        settings: &SpaceSettings,
+        requested: &str,
+    ) -> Response<Body> {
+        if !direct_login_open(settings) {
+            return web::page(ui::no_login_method(space));
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("retour", requested)
+            .finish();
+        let location = format!("{AUTH_PREFIX}login/{space}?{query}");
+        web::redirect(&location)
+    }
+
+    /// `GET` or `POST /auth/login/<space>`.
+    pub async fn login(
+        &self,
+        request: Request<Incoming>,
+        space: SpaceId,
+        settings: &SpaceSettings,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        if !settings.published {
+            return web::page(ui::not_published(space));
+        }
+        if !direct_login_open(settings) {
+            return web::page(ui::direct_login_refused(space));
+        }
+        match self.guard.check(client_ip).await {
+            Verdict::Allowed => {}
+            Verdict::Suspended { retry_after_secs } => {
+                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
+            }
+            Verdict::RateLimited { retry_after_secs } => {
+                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
+            }
+        }
+        match *request.method() {
+            Method::GET | Method::HEAD => {
+                self.show_form(request.headers(), request.uri().query(), space)
+            }
+            Method::POST => self.submit(request, space, client_ip).await,
+            _ => web::page(ui::method_not_allowed()),
+        }
+    }
+
+    fn show_form(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        space: SpaceId,
+    ) -> Response<Body> {
+        let requested = query
+            .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "retour"))
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let return_to = safe_return(space, &requested);
+        // Reuse the browser's nonce so that two open tabs both keep a valid form.
+        let existing = cookie::find(headers, &self.csrf_cookie).filter(|n| n.len() == 24);
+        let nonce = existing.map_or_else(CsrfTokens::nonce, str::to_owned);
+        let mut response = self.render_form(space, &nonce, &return_to, "", None, StatusCode::OK);
+        if existing.is_none() {
+            response
+                .headers_mut()
+                .append(SET_COOKIE, self.csrf_spec().set(&nonce));
+        }
+        response
+    }
+
+    async fn submit(
+        &self,
+        request: Request<Incoming>,
+        space: SpaceId,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        let Some(form) = read_form(body, self.body_limit).await else {
+            return web::page(ui::payload_too_large());
+        };
+        let field = |name: &str| {
+            url::form_urlencoded::parse(&form)
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (login, password, token) = (field("login"), field("password"), field("csrf"));
+        let return_to = safe_return(space, &field("retour"));
+        let nonce = cookie::find(&parts.headers, &self.csrf_cookie).unwrap_or("");
+        if !self.csrf.verify(nonce, space, &token) {
+            tracing::info!(%client_ip, %space, "formulaire de connexion refusé : jeton CSRF invalide");
+            let retry = format!("{AUTH_PREFIX}login/{space}");
+            return web::page(ui::form_expired(&retry));
+        }
+        match self.users.verify(&login, &password, space).await {
+            Ok(identity) => {
+                let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
+                    .and_then(SessionId::parse);
+                self.finish_login(space, identity, client_ip, previous, &return_to)
+                    .await
+            }
+            Err(err) => {
+                let outcome = match err {
+                    DirectLoginError::BadCredentials => {
+                        self.guard
+                            .record_failure(client_ip, Some(&login), FailureKind::BadPassword)
+                            .await;
+                        "bad_password"
+                    }
+                    DirectLoginError::SpaceNotAllowed => "space_not_allowed",
+                    DirectLoginError::Internal => "error",
+                };
+                metrics::counter!("passerelle_logins_total", "protocol" => "direct", "outcome" => outcome)
+                    .increment(1);
+                let message = format!("{}.", capitalise(&err.to_string()));
+                let status = match err {
+                    DirectLoginError::BadCredentials => StatusCode::UNAUTHORIZED,
+                    DirectLoginError::SpaceNotAllowed => StatusCode::FORBIDDEN,
+                    DirectLoginError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                self.render_form(space, nonce, &return_to, &login, Some(&message), status)
+            }
+        }
+    }
+
+    /// Turn an authenticated identity into a fresh session and send the browser where it was going.
+    async fn finish_login(
+        &self,
+        space: SpaceId,
+        identity: crate::identity::Identity,
+        client_ip: IpAddr,
+        previous: Option<SessionId>,
+        return_to: &str,
+    ) -> Response<Body> {
+        let protocol = identity.protocol.as_str();
+        let login = identity.login.clone();
+        if let Some(previous) = previous {
+            // Rotation: whatever id the browser had (perhaps planted) is never the authenticated one.
+            if let Err(err) = self.sessions.destroy(&previous.key()).await {
+                tracing::warn!(error = %err, "ancienne session non supprimée");
+            }
+        }
+        let id = match self.sessions.create(space, identity, client_ip, None).await {
+            Ok(id) => id,
+            Err(err) => {
+                tracing::error!(error = %err, "création de session impossible");
+                return web::page(ui::service_unavailable());
+            }
+        };
+        metrics::counter!("passerelle_logins_total", "protocol" => protocol, "outcome" => "success").increment(1);
+        tracing::info!(%client_ip, %space, %login, protocol, session = %id.key().log_id(), "connexion réussie");
+        let mut response = web::redirect(return_to);
+        let headers = response.headers_mut();
+        headers.append(SET_COOKIE, self.session_spec().set(id.as_str()));
+        headers.append(SET_COOKIE, self.csrf_spec().clear());
+        response
+    }
+
+    /// `GET` or `POST /auth/logout`: end the session and forget the cookie.
+    pub async fn logout(&self, headers: &HeaderMap) -> Response<Body> {
+        if let Some(id) =
+            cookie::find(headers, &self.sessions.settings().cookie_name).and_then(SessionId::parse)
+        {
+            match self.sessions.destroy(&id.key()).await {
+                Ok(existed) => tracing::info!(session = %id.key().log_id(), existed, "déconnexion"),
+                Err(err) => {
+                    tracing::error!(error = %err, "déconnexion impossible");
+                    return web::page(ui::service_unavailable());
+                }
+            }
+        }
+        let mut response = web::page(ui::logged_out());
+        response
+            .headers_mut()
+            .append(SET_COOKIE, self.session_spec().clear());
+        response
+    }
+
+    fn render_form(
+        &self,
+        space: SpaceId,
+        nonce: &str,
+        return_to: &str,
+        login: &str,
+        error: Option<&str>,
+        status: StatusCode,
+    ) -> Response<Body> {
+        let token = self.csrf.token(nonce, space);
+        let action = format!("{AUTH_PREFIX}login/{space}");
+        web::page(ui::login_form(
+            &LoginForm {
+                space,
+                action: &action,
+                csrf_token: &token,
+                return_to,
+                login,
+                error,
+            },
+            status,
+        ))
+    }
+
+    fn session_spec(&self) -> CookieSpec<'_> {
+        CookieSpec {
+            name: &self.sessions.settings().cookie_name,
+            path: "/",
+            secure: self.sessions.settings().secure_cookie,
+            same_site: "Lax",
+        }
+    }
+
+    fn csrf_spec(&self) -> CookieSpec<'_> {
+        CookieSpec {
+            name: &self.csrf_cookie,
+            path: AUTH_PREFIX,
+            secure: self.sessions.settings().secure_cookie,
+            same_site: "Strict",
+        }
+    }
+}
+
+/// Whether the direct form is open in a space. No delegation is configured yet, so no identity
+/// provider can be up: `when_idp_down` opens the form too.
+fn direct_login_open(settings: &SpaceSettings) -> bool {
+    matches!(
+        settings.direct_login,
+        DirectLoginPolicy::Always | DirectLoginPolicy::WhenIdpDown
+    )
+}
+
+/// The page to return to after login: `candidate` if it is a page of `space` on this site (path and
+/// query only), else the space's desktop page. Never an absolute or protocol-relative URL.
+pub fn safe_return(space: SpaceId, candidate: &str) -> String {
+    let default = || space.page_path(Variant::Desktop);
+    if !candidate.starts_with('/') || candidate.starts_with("//") || candidate.contains('\\') {
+        return default();
+    }
+    let Ok(parsed) = candidate.parse::<http::uri::PathAndQuery>() else {
+        return default();
+    };
+    match SpaceId::from_page_path(parsed.path()) {
+        Some((target, _)) if target == space => parsed.as_str().to_owned(),
+        _ => default(),
+    }
+}
+
+async fn read_form(body: Incoming, limit: usize) -> Option<Bytes> {
+    Limited::new(body, limit)
+        .collect()
+        .await
+        .ok()
+        .map(|collected| collected.to_bytes())
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_targets_stay_on_the_space_pages() {
+        let parent = SpaceId::Parent;
+        assert_eq!(
+            safe_return(parent, "/pronote/parent.html?login=true&fd=1"),
+            "/pronote/parent.html?login=true&fd=1"
+        );
+        assert_eq!(
+            safe_return(parent, "/pronote/mobile.parent.html"),
+            "/pronote/mobile.parent.html"
+        );
+        for evil in [
+            "https://evil.example/pronote/parent.html",
+            "//evil.example/pronote/parent.html",
+            "/\\evil.example",
+            "/pronote/eleve.html",
+            "/pronote/../parent.html",
+            "",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_return(parent, evil), "/pronote/parent.html", "{evil}");
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Reading the files, substituting `${ENV}`, parsing, and the checks that span several fields or files.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::env::substitute;
+use super::model::{GatewayFile, SpaceFile, StoreBackend, UsersFile};
+use super::problems::{Problem, Problems};
+use super::{
+    Config, IdentitySettings, ListenSettings, SessionSettings, SpaceSettings, SpaceTable,
+    StoreSettings, TlsFiles, UpstreamSettings,
+};
+use crate::space::SpaceId;
+
+/// Session idle timeouts outside this range are refused: PRONOTE's own choices (5–120 min) sit inside.
+const IDLE_TIMEOUT_RANGE: (u64, u64) = (60, 24 * 3600);
+
+/// Load and validate the gateway file at `path` and everything it points to.
+pub fn load(path: &Path) -> Result<Config, Problems> {
+    let mut problems = Vec::new();
+    let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+    let Some((gateway, text)) = parse_file::<GatewayFile>(path, &mut problems) else {
+        return Err(Problems(problems));
+    };
+
+    check_gateway(path, &text, &gateway, &mut problems);
+    let spaces_dir = base_dir.join(gateway.spaces_dir.get_ref());
+    let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &mut problems);
+    let users = load_users(path, &text, &gateway, &base_dir, &mut problems);
+    if let Some(presets) = &gateway.presets_dir {
+        require_dir(
+            path,
+            &text,
+            presets,
+            &base_dir,
+            "catalogue de presets",
+            &mut problems,
+        );
+    }
+    let tls = gateway.listen.tls.as_ref().map(|tls| TlsFiles {
+        certificate: base_dir.join(tls.certificate.get_ref()),
+        private_key: base_dir.join(tls.private_key.get_ref()),
+    });
+    if let Some(section) = &gateway.listen.tls {
+        for (field, label) in [
+            (&section.certificate, "certificat TLS"),
+            (&section.private_key, "clé privée TLS"),
+        ] {
+            let full = base_dir.join(field.get_ref());
+            if !full.is_file() {
+                problems.push(Problem::at_span(
+                    path,
+                    &text,
+                    field.span(),
+                    format!("{label} introuvable : {}", full.display()),
+                ));
+            }
+        }
+    }
+
+    let (Some(spaces), Some(users)) = (spaces, users) else {
+        return Err(Problems(problems));
+    };
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+
+    let session = &gateway.session;
+    let store = &gateway.store;
+    Ok(Config {
+        source: path.to_owned(),
+        public_url: gateway.public_url.0,
+        trusted_proxies: gateway.trusted_proxies,
+        public_paths: gateway.public_paths,
+        listen: ListenSettings {
+            addresses: gateway.listen.addresses,
+            tls,
+            gateway_body_limit: gateway.listen.gateway_body_limit_bytes,
+        },
+        upstream: UpstreamSettings {
+            url: gateway.upstream.url.get_ref().0.clone(),
+            connect_timeout: gateway.upstream.connect_timeout.0,
+            response_timeout: gateway.upstream.response_timeout.0,
+            pool_idle_timeout: gateway.upstream.pool_idle_timeout.0,
+            preserve_host: gateway.upstream.preserve_host,
+        },
+        session: SessionSettings {
+            cookie_name: session.cookie_name.clone(),
+            idle_timeout: session.idle_timeout.get_ref().0,
+            absolute_timeout: session.absolute_timeout.get_ref().0,
+            secure_cookie: session.secure_cookie,
+            touch_interval: session.touch_interval.0,
+        },
+        store: StoreSettings {
+            backend: *store.backend.get_ref(),
+            redis_url: store.redis_url.as_ref().map(|url| url.get_ref().clone()),
+            key_prefix: store.key_prefix.clone(),
+        },
+        identity: IdentitySettings {
+            header_prefix: gateway.identity.header_prefix.0.clone(),
+            signing_key: gateway.identity.signing_key.0.clone(),
+        },
+        admin_listen: gateway.admin.listen,
+        log: gateway.log,
+        spaces,
+        users,
+    })
+}
+
+/// Read, substitute and parse one file; on failure, record why and return `None`.
+fn parse_file<T: DeserializeOwned>(
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<(T, String)> {
+    let raw = match std::fs::read_to_string(path) {
+        Ok(raw) => raw,
+        Err(err) => {
+            problems.push(Problem::whole_file(
+                path,
+                format!("lecture impossible : {err}"),
+            ));
+            return None;
+        }
+    };
+    let text = match substitute(&raw, |name| std::env::var(name).ok()) {
+        Ok(text) => text,
+        Err(env_problems) => {
+            problems.extend(
+                env_problems
+                    .into_iter()
+                    .map(|p| Problem::at_span(path, &raw, p.span, p.message)),
+            );
+            return None;
+        }
+    };
+    match toml::from_str::<T>(&text) {
+        Ok(value) => Some((value, text)),
+        Err(err) => {
+            problems.push(Problem::from_toml(path, &text, &err));
+            None
+        }
+    }
+}
+
+fn check_gateway(path: &Path, text: &str, gateway: &GatewayFile, problems: &mut Vec<Problem>) {
+    let mut at = |span, message: String| problems.push(Problem::at_span(path, text, span, message));
+
+    if gateway.listen.addresses.is_empty() {
+        at(
+            0..0,
+            "[listen] addresses : au moins une adresse d'écoute".to_owned(),
+        );
+    }
+    let upstream = &gateway.upstream.url;
+    if upstream.get_ref().0.path() != "/" {
+        at(
+            upstream.span(),
+            "[upstream] url : seulement le schéma, l'hôte et le port (PRONOTE est servi sous /pronote/)"
+                .to_owned(),
+        );
+    }
+    let idle = gateway.session.idle_timeout.get_ref().0;
+    let absolute = gateway.session.absolute_timeout.get_ref().0;
+    let (min, max) = IDLE_TIMEOUT_RANGE;
+    if idle.as_secs() < min || idle.as_secs() > max {
+        at(
+            gateway.session.idle_timeout.span(),
+            "idle_timeout doit être entre 1 minute et 24 heures (PRONOTE propose 5 à 120 minutes)"
+                .to_owned(),
+        );
+    }
+    if absolute < idle {
+        at(
+            gateway.session.absolute_timeout.span(),
+            "absolute_timeout doit être au moins égal à idle_timeout".to_owned(),
+        );
+    }
+    let cookie = &gateway.session.cookie_name;
+    if cookie.is_empty()
+        || !cookie
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        at(
+            0..0,
+            format!("cookie_name « {cookie} » : lettres, chiffres, _ et - seulement"),
+        );
+    }
+    let store = &gateway.store;
+    match (store.backend.get_ref(), &store.redis_url) {
+        (StoreBackend::Redis, None) => at(
+            store.backend.span(),
+            "backend = \"redis\" demande redis_url (ex. \"redis://127.0.0.1:6379\")".to_owned(),
+        ),
+        (_, Some(url)) if redis::parse_redis_url(url.get_ref()).is_none() => at(
+            url.span(),
+            format!("redis_url invalide « {} »", url.get_ref()),
+        ),
+        _ => {}
+    }
+}
+
+fn require_dir(
+    path: &Path,
+    text: &str,
+    dir: &toml::Spanned<PathBuf>,
+    base_dir: &Path,
+    what: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let full = base_dir.join(dir.get_ref());
+    if !full.is_dir() {
+        problems.push(Problem::at_span(
+            path,
+            text,
+            dir.span(),
+            format!("dossier du {what} introuvable : {}", full.display()),
+        ));
+    }
+}
+
+fn load_spaces(
+    path: &Path,
+    text: &str,
+    gateway: &GatewayFile,
+    spaces_dir: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<SpaceTable> {
+    if !spaces_dir.is_dir() {
+        problems.push(Problem::at_span(
+            path,
+            text,
+            gateway.spaces_dir.span(),
+            format!("dossier des espaces introuvable : {}", spaces_dir.display()),
+        ));
+        return None;
+    }
+    let mut loaded = Vec::with_capacity(SpaceId::ALL.len());
+    for space in SpaceId::ALL {
+        let file = spaces_dir.join(format!("{space}.toml"));
+        if !file.is_file() {
+            problems.push(Problem::whole_file(
+                &file,
+                format!(
+                    "fichier de l'espace « {space} » manquant (chaque espace a son fichier ; \
+                     `published = false` pour ne pas le publier)"
+                ),
+            ));
+            continue;
+        }
+        if let Some((parsed, _)) = parse_file::<SpaceFile>(&file, problems) {
+            loaded.push(SpaceSettings {
+                published: parsed.published,
+                direct_login: parsed.direct_login,
+            });
+        }
+    }
+    let settings: [SpaceSettings; 9] = loaded.try_into().ok()?;
+    Some(SpaceTable::new(settings))
+}
+
+fn load_users(
+    path: &Path,
+    text: &str,
+    gateway: &GatewayFile,
+    base_dir: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<super::UserEntry>> {
+    let Some(users_path) = &gateway.direct_login.users_file else {
+        return Some(Vec::new());
+    };
+    let file = base_dir.join(users_path.get_ref());
+    if !file.is_file() {
+        problems.push(Problem::at_span(
+            path,
+            text,
+            users_path.span(),
+            format!("fichier des utilisateurs introuvable : {}", file.display()),
+        ));
+        return None;
+    }
+    let (parsed, users_text) = parse_file::<UsersFile>(&file, problems)?;
+    let before = problems.len();
+    let mut seen = HashSet::new();
+    for user in &parsed.users {
+        let login = user.login.get_ref();
+        if login.trim().is_empty() || login.len() > 128 {
+            problems.push(Problem::at_span(
+                &file,
+                &users_text,
+                user.login.span(),
+                "identifiant vide ou trop long",
+            ));
+        } else if !seen.insert(login.to_lowercase()) {
+            problems.push(Problem::at_span(
+                &file,
+                &users_text,
+                user.login.span(),
+                format!("identifiant « {login} » en double"),
+            ));
+        }
+        for space in &user.spaces {
+            if let Err(err) = space.parse::<SpaceId>() {
+                problems.push(Problem::at_span(
+                    &file,
+                    &users_text,
+                    user.login.span(),
+                    err.to_string(),
+                ));
+            }
+        }
+    }
+    (problems.len() == before).then_some(parsed.users)
+}

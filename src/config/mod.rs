@@ -1,0 +1,118 @@
+//! Typed configuration: the gateway file, one file per space, the direct-login users file.
+//!
+//! `load` reads and validates everything offline and returns either a [`Config`] ready to run or every
+//! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
+//! `Config` that passed validation, so a reload that fails keeps the old one.
+
+mod env;
+mod load;
+pub mod model;
+mod problems;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+pub use load::load;
+pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
+pub use problems::{Problem, Problems};
+pub use values::PathPattern;
+
+use crate::space::SpaceId;
+
+/// The whole validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The gateway file this was loaded from.
+    pub source: PathBuf,
+    pub public_url: Url,
+    pub trusted_proxies: Vec<IpNet>,
+    pub public_paths: Vec<PathPattern>,
+    pub listen: ListenSettings,
+    pub upstream: UpstreamSettings,
+    pub session: SessionSettings,
+    pub store: StoreSettings,
+    pub identity: IdentitySettings,
+    pub admin_listen: Option<SocketAddr>,
+    pub log: LogSection,
+    pub spaces: SpaceTable,
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug)]
+pub struct ListenSettings {
+    pub addresses: Vec<SocketAddr>,
+    pub tls: Option<TlsFiles>,
+    pub gateway_body_limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct UpstreamSettings {
+    pub url: Url,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub pool_idle_timeout: Duration,
+    pub preserve_host: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub cookie_name: String,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub secure_cookie: bool,
+    pub touch_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    pub redis_url: Option<String>,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    pub header_prefix: String,
+    pub signing_key: Vec<u8>,
+}
+
+/// What one space does.
+#[derive(Debug, Clone)]
+pub struct SpaceSettings {
+    pub published: bool,
+    pub direct_login: DirectLoginPolicy,
+}
+
+/// The nine spaces' settings, indexed by [`SpaceId`].
+#[derive(Debug, Clone)]
+pub struct SpaceTable([SpaceSettings; 9]);
+
+impl SpaceTable {
+    pub fn new(settings: [SpaceSettings; 9]) -> Self {
+        SpaceTable(settings)
+    }
+
+    pub fn get(&self, space: SpaceId) -> &SpaceSettings {
+        &self.0[space as usize]
+    }
+}
+
+impl Config {
+    /// Whether `path` is served without a session.
+    pub fn is_public_path(&self, path: &str) -> bool {
+        self.public_paths
+            .iter()
+            .any(|pattern| pattern.matches(path))
+    }
+}

@@ -1,0 +1,309 @@
+//! The configuration files as they are written: every option is a typed field with its default beside
+//! it. Unknown keys are errors (`deny_unknown_fields`), so a typo never silently does nothing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::values::{
+    HeaderPrefix, HttpUrl, HumanDuration, PasswordHashString, PathPattern, SigningKey,
+};
+
+/// `passerelle.toml`, the gateway file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    /// The address people type, e.g. `https://pronote.college-exemple.fr`. Return URLs and callback
+    /// URLs are built from it.
+    pub public_url: HttpUrl,
+    /// Folder holding one `<space>.toml` per PRONOTE space, relative to this file.
+    pub spaces_dir: Spanned<PathBuf>,
+    /// Folder of the ENT preset catalogue, relative to this file.
+    #[serde(default)]
+    pub presets_dir: Option<Spanned<PathBuf>>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (load balancers, ingress).
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Paths proxied without a session (e.g. `/pronote/InfoMobileApp.json`, `/pronote/images/*`).
+    #[serde(default)]
+    pub public_paths: Vec<PathPattern>,
+    pub listen: ListenSection,
+    pub upstream: UpstreamSection,
+    #[serde(default)]
+    pub session: SessionSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    pub identity: IdentitySection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub log: LogSection,
+    #[serde(default)]
+    pub direct_login: DirectLoginSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenSection {
+    /// Addresses of the public listener(s), e.g. `["0.0.0.0:443", "[::]:443"]`.
+    pub addresses: Vec<SocketAddr>,
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with this certificate chain and key (PEM files).
+    #[serde(default)]
+    pub tls: Option<TlsSection>,
+    /// Largest request body accepted on the gateway's own endpoints (login forms, callbacks).
+    #[serde(default = "default_gateway_body_limit")]
+    pub gateway_body_limit_bytes: usize,
+}
+
+fn default_gateway_body_limit() -> usize {
+    64 * 1024
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub certificate: Spanned<PathBuf>,
+    pub private_key: Spanned<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// PRONOTE.net's base URL, e.g. `http://10.0.0.5:8080` (scheme, host and port only).
+    pub url: Spanned<HttpUrl>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: HumanDuration,
+    /// How long the upstream may take to start answering (headers). Bodies then stream freely.
+    #[serde(default = "default_response_timeout")]
+    pub response_timeout: HumanDuration,
+    #[serde(default = "default_pool_idle_timeout")]
+    pub pool_idle_timeout: HumanDuration,
+    /// Send the client's `Host` header upstream instead of the upstream's own authority.
+    #[serde(default)]
+    pub preserve_host: bool,
+}
+
+fn default_connect_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(5))
+}
+fn default_response_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+fn default_pool_idle_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(90))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSection {
+    #[serde(default = "default_cookie_name")]
+    pub cookie_name: String,
+    /// Ends a session nobody used for this long. PRONOTE offers 5 to 120 minutes.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: Spanned<HumanDuration>,
+    /// Ends a session this long after login, however active.
+    #[serde(default = "default_absolute_timeout")]
+    pub absolute_timeout: Spanned<HumanDuration>,
+    /// `Secure` on cookies. Only a plain-HTTP local demo may turn it off.
+    #[serde(default = "default_true")]
+    pub secure_cookie: bool,
+    /// "Last seen" is written at most this often per session, not on every request.
+    #[serde(default = "default_touch_interval")]
+    pub touch_interval: HumanDuration,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        SessionSection {
+            cookie_name: default_cookie_name(),
+            idle_timeout: default_idle_timeout(),
+            absolute_timeout: default_absolute_timeout(),
+            secure_cookie: true,
+            touch_interval: default_touch_interval(),
+        }
+    }
+}
+
+fn default_cookie_name() -> String {
+    "passerelle_session".to_owned()
+}
+fn default_idle_timeout() -> Spanned<HumanDuration> {
+    Spanned::new(0..0, HumanDuration(Duration::from_secs(30 * 60)))
+}
+fn default_absolute_timeout() -> Spanned<HumanDuration> {
+    Spanned::new(0..0, HumanDuration(Duration::from_secs(12 * 3600)))
+}
+fn default_touch_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    /// In this process only: nothing else to run, lost on restart.
+    #[default]
+    Memory,
+    /// Shared by every replica through Redis.
+    Redis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default = "default_backend")]
+    pub backend: Spanned<StoreBackend>,
+    /// `redis://host:port/db` (or `rediss://` for TLS); required with `backend = "redis"`.
+    #[serde(default)]
+    pub redis_url: Option<Spanned<String>>,
+    /// Prefix of every Redis key, so that several gateways can share one Redis.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            backend: default_backend(),
+            redis_url: None,
+            key_prefix: default_key_prefix(),
+        }
+    }
+}
+
+fn default_backend() -> Spanned<StoreBackend> {
+    Spanned::new(0..0, StoreBackend::Memory)
+}
+
+fn default_key_prefix() -> String {
+    "passerelle:".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySection {
+    /// Namespace of the identity headers; incoming headers in it are always removed.
+    #[serde(default)]
+    pub header_prefix: HeaderPrefix,
+    /// HMAC-SHA256 key the upstream uses to check the identity headers (use `${ENV}` for it).
+    pub signing_key: SigningKey,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// Where `/metrics`, `/healthz` and `/readyz` are served. Keep it on loopback or a management
+    /// network.
+    #[serde(default = "default_admin_listen")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection {
+            listen: default_admin_listen(),
+        }
+    }
+}
+
+fn default_admin_listen() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `passerelle=debug,info`; `RUST_LOG` wins when set.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: LogFormat::default(),
+            level: default_log_level(),
+        }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectLoginSection {
+    /// Local users for the direct login form (argon2id hashes), relative to this file.
+    #[serde(default)]
+    pub users_file: Option<Spanned<PathBuf>>,
+}
+
+/// Whether a space offers the direct login form (PRONOTE's "Autoriser l'accès direct").
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectLoginPolicy {
+    #[default]
+    Never,
+    Always,
+    /// Only while the space's identity provider does not answer ("seulement si le serveur ne répond pas").
+    WhenIdpDown,
+}
+
+/// `spaces/<space>.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceFile {
+    /// An unpublished space answers 503 "espace non publié".
+    pub published: bool,
+    #[serde(default)]
+    pub direct_login: DirectLoginPolicy,
+}
+
+/// The direct-login users file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub login: Spanned<String>,
+    pub password_hash: PasswordHashString,
+    #[serde(default)]
+    pub nom: Option<String>,
+    #[serde(default)]
+    pub prenom: Option<String>,
+    /// `dd/mm/yyyy`, as PRONOTE expects it.
+    #[serde(default)]
+    pub date_naissance: Option<String>,
+    #[serde(default)]
+    pub code_postal: Option<String>,
+    /// PRONOTE categories (`National_1` élève … `National_4` personnel).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub id_produit: Option<String>,
+    /// Spaces this user may open; empty means every space that offers direct login.
+    #[serde(default)]
+    pub spaces: Vec<String>,
+}

@@ -1,0 +1,176 @@
+//! The `passerelle` command: a thin CLI over the library.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use passerelle::config::{self, Config};
+use passerelle::server::{self, Options};
+use passerelle::{auth, demo, telemetry};
+
+/// Exit code for an invalid configuration, as `passerelle check` documents it.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "passerelle",
+    version,
+    about = "Passerelle d'authentification devant PRONOTE.net"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The gateway file (`passerelle.toml`).
+        #[arg(long, short, env = "PASSERELLE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate the configuration offline; prints each problem as file:line:column, exits 2 on error.
+    Check {
+        #[arg(long, short, env = "PASSERELLE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the embedded demo: the gateway on 127.0.0.1:8080 in front of a stand-in PRONOTE.net.
+    Demo,
+    /// Read a password on standard input and print its argon2id hash for the users file.
+    HashPassword,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve { config } => serve(config).await,
+        Command::Check { config } => check(&config),
+        Command::Demo => run_demo().await,
+        Command::HashPassword => hash_password(),
+    }
+}
+
+fn load_or_report(path: &std::path::Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|problems| {
+        eprintln!("{problems}");
+        eprintln!("configuration invalide : {} problème(s)", problems.0.len());
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match load_or_report(path) {
+        Ok(_) => {
+            println!("configuration valide : {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+async fn serve(path: PathBuf) -> ExitCode {
+    let config = match load_or_report(&path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    telemetry::init_logging(&config.log);
+    telemetry::metrics();
+    match server::start(config, Options::default()).await {
+        Ok(running) => {
+            running.run_until_signal().await;
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "démarrage impossible");
+            eprintln!("démarrage impossible : {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_demo() -> ExitCode {
+    let dir = std::env::temp_dir().join(format!("passerelle-demo-{}", std::process::id()));
+    let path = match demo::write_config(&dir) {
+        Ok(path) => path,
+        Err(err) => {
+            eprintln!("écriture de la configuration de démonstration impossible : {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match load_or_report(&path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    telemetry::init_logging(&config.log);
+    telemetry::metrics();
+    let stand_in = demo::StandIn {
+        header_prefix: config.identity.header_prefix.clone(),
+        signing_key: config.identity.signing_key.clone(),
+    };
+    let upstream_address = match config
+        .upstream
+        .url
+        .socket_addrs(|| None)
+        .ok()
+        .and_then(|addrs| addrs.into_iter().next())
+    {
+        Some(address) => address,
+        None => {
+            eprintln!("adresse amont de démonstration illisible");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match demo::bind_stand_in(upstream_address).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("le PRONOTE de démonstration ne peut écouter sur {upstream_address} : {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::spawn(demo::serve_stand_in(listener, stand_in));
+    let public_url = config.public_url.clone();
+    match server::start(config, Options::default()).await {
+        Ok(running) => {
+            println!(
+                "Démo prête : ouvrez {public_url}pronote/parent.html (identifiant parent.demo, mot de passe parent-demo).\n\
+                 Administration : http://{} (/metrics, /readyz). Ctrl-C pour arrêter.",
+                running
+                    .admin_address
+                    .map_or_else(|| "-".to_owned(), |a| a.to_string())
+            );
+            running.run_until_signal().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("démarrage impossible : {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        eprintln!("lecture du mot de passe impossible");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("mot de passe vide");
+        return ExitCode::FAILURE;
+    }
+    match auth::direct::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("calcul de l'empreinte impossible : {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! One request's way through the gateway: resolve the client, route, check the session, then either
+//! answer (login, logout, error pages) or proxy with the identity headers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use percent_encoding::percent_decode_str;
+
+use super::client_ip;
+use crate::auth::{AUTH_PREFIX, LOGOUT_PATH, LoginFlow};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::identity::signed_headers::HeaderSigner;
+use crate::proxy::{ForwardedFor, Upstream};
+use crate::session::cookie;
+use crate::session::{Session, SessionId};
+use crate::space::SpaceId;
+use crate::ui;
+use crate::web::{self, Body};
+
+/// Everything a request needs, built once from the configuration.
+#[derive(Debug)]
+pub struct Gateway {
+    pub(crate) config: Arc<Config>,
+    pub(crate) flow: LoginFlow,
+    pub(crate) upstream: Upstream,
+    pub(crate) signer: HeaderSigner,
+    pub(crate) clock: Clock,
+    /// How clients reach us, for `X-Forwarded-Proto`.
+    pub(crate) proto: &'static str,
+}
+
+/// Which part of the site a request was for, as a low-cardinality metrics label.
+fn area_label(space: Option<SpaceId>) -> &'static str {
+    space.map_or("autre", SpaceId::as_str)
+}
+
+impl Gateway {
+    pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let client_ip =
+            client_ip::resolve(peer.ip(), request.headers(), &self.config.trusted_proxies);
+        let (area, response) = if request.uri().path().starts_with(AUTH_PREFIX) {
+            ("auth", self.auth_endpoint(request, client_ip).await)
+        } else {
+            self.site(request, client_ip).await
+        };
+        metrics::counter!(
+            "passerelle_requests_total",
+            "space" => area,
+            "status" => status_label(response.status())
+        )
+        .increment(1);
+        response
+    }
+
+    /// `/auth/…`: the gateway's own login and logout endpoints.
+    async fn auth_endpoint(&self, request: Request<Incoming>, client_ip: IpAddr) -> Response<Body> {
+        let path = request.uri().path();
+        if path == LOGOUT_PATH {
+            return self.flow.logout(request.headers()).await;
+        }
+        let Some(space) = path
+            .strip_prefix(AUTH_PREFIX)
+            .and_then(|rest| rest.strip_prefix("login/"))
+            .and_then(|name| name.parse::<SpaceId>().ok())
+        else {
+            return web::page(ui::not_found());
+        };
+        let settings = self.config.spaces.get(space).clone();
+        self.flow.login(request, space, &settings, client_ip).await
+    }
+
+    /// Everything else: PRONOTE's pages and resources.
+    async fn site(
+        &self,
+        request: Request<Incoming>,
+        client_ip: IpAddr,
+    ) -> (&'static str, Response<Body>) {
+        let Some(path) = routing_path(request.uri().path()) else {
+            return ("autre", web::page(ui::bad_request()));
+        };
+        if self.config.is_public_path(&path) {
+            return ("autre", self.proxy(request, client_ip, None).await);
+        }
+        let page = SpaceId::from_page_path(&path).map(|(space, _)| space);
+        if let Some(space) = page
+            && !self.config.spaces.get(space).published
+        {
+            return (space.as_str(), web::page(ui::not_published(space)));
+        }
+        let session = match self.session_of(&request).await {
+            Ok(session) => session,
+            Err(response) => return (area_label(page), response),
+        };
+        let response = match (page, session) {
+            (Some(space), Some(session)) if session.space == space => {
+                self.proxy(request, client_ip, Some(&session)).await
+            }
+            (Some(space), _) => {
+                let requested = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+                self.flow
+                    .start(space, self.config.spaces.get(space), requested)
+            }
+            (None, Some(session)) if self.config.spaces.get(session.space).published => {
+                self.proxy(request, client_ip, Some(&session)).await
+            }
+            (None, Some(session)) => web::page(ui::not_published(session.space)),
+            (None, None) => web::page(ui::session_required()),
+        };
+        (area_label(page), response)
+    }
+
+    /// The live session the request's cookie points to. A store failure is a 503: fail closed.
+    async fn session_of(
+        &self,
+        request: &Request<Incoming>,
+    ) -> Result<Option<Session>, Response<Body>> {
+        let name = &self.flow.sessions().settings().cookie_name;
+        let Some(id) = cookie::find(request.headers(), name).and_then(SessionId::parse) else {
+            return Ok(None);
+        };
+        self.flow.sessions().lookup(&id).await.map_err(|err| {
+            tracing::error!(error = %err, "lecture de session impossible");
+            web::page(ui::service_unavailable())
+        })
+    }
+
+    async fn proxy(
+        &self,
+        mut request: Request<Incoming>,
+        client_ip: IpAddr,
+        session: Option<&Session>,
+    ) -> Response<Body> {
+        let headers = request.headers_mut();
+        self.signer.strip(headers);
+        cookie::strip(headers, &self.flow.cookie_names());
+        ForwardedFor {
+            client_ip,
+            proto: self.proto,
+        }
+        .apply(headers);
+        if let Some(session) = session {
+            self.signer
+                .apply(headers, &session.identity, session.space, self.clock.now());
+        }
+        match self.upstream.forward(request).await {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::warn!(error = %err, "requête vers l'amont en échec");
+                err.into_response()
+            }
+        }
+    }
+}
+
+/// The path used for routing decisions: percent-decoded, so that `/pronote/%70arent.html` is the
+/// parent page it will be for the upstream. Dot segments, backslashes and NUL are refused outright
+/// (`None`): they only serve to make the gateway and the upstream disagree on what is asked.
+fn routing_path(raw: &str) -> Option<String> {
+    let decoded = percent_decode_str(raw).decode_utf8().ok()?;
+    let suspicious = decoded.contains(['\\', '\0'])
+        || decoded
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        || decoded.contains("//");
+    (!suspicious).then(|| decoded.into_owned())
+}
+
+fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        101 => "101",
+        200 => "200",
+        204 => "204",
+        206 => "206",
+        301 => "301",
+        302 => "302",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        413 => "413",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        code => match code / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_path_decodes_and_refuses_ambiguity() {
+        assert_eq!(
+            routing_path("/pronote/%70arent.html").as_deref(),
+            Some("/pronote/parent.html")
+        );
+        assert_eq!(routing_path("/pronote/").as_deref(), Some("/pronote/"));
+        for evil in [
+            "/pronote/eleve.html/../parent.html",
+            "/pronote/%2e%2e/parent.html",
+            "/pronote/.%2fparent.html",
+            "/pronote//parent.html",
+            "/pronote/a%5cb",
+            "/pronote/%00",
+            "/pronote/%ff",
+        ] {
+            assert_eq!(routing_path(evil), None, "{evil}");
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Listeners and the life of the process: bind, accept (HTTP/1.1 and HTTP/2, optional TLS), serve each
+//! connection with the [`Gateway`], and on shutdown stop accepting and let in-flight requests finish.
+//! Routing and proxying live in [`gateway`]; this module only wires sockets to it.
+
+pub mod client_ip;
+mod gateway;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+pub use gateway::Gateway;
+
+use crate::admin::{self, AdminState};
+use crate::auth::LoginFlow;
+use crate::auth::direct::UserDirectory;
+use crate::clock::Clock;
+use crate::config::{Config, StoreBackend};
+use crate::guard::Guard;
+use crate::identity::signed_headers::{BadPrefix, HeaderSigner};
+use crate::proxy::{BadUpstream, Upstream};
+use crate::session::{AnyStore, MemoryStore, RedisStore, Sessions, Store, StoreError};
+
+/// How long in-flight requests may run after a shutdown begins.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a client may take to send its request headers (slowloris).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often expired sessions are swept from memory and the sessions gauge refreshed.
+const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("écoute impossible sur {address} : {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Upstream(#[from] BadUpstream),
+    #[error(transparent)]
+    HeaderPrefix(#[from] BadPrefix),
+}
+
+/// What can be changed when starting the gateway from code (tests, the demo).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub clock: Clock,
+}
+
+/// A started gateway.
+#[derive(Debug)]
+pub struct Running {
+    /// Where the public listeners are bound (useful with port 0).
+    pub addresses: Vec<SocketAddr>,
+    pub admin_address: Option<SocketAddr>,
+    pub gateway: Arc<Gateway>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stop accepting, let in-flight requests finish (up to a deadline), and return.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Serve until SIGTERM or Ctrl-C, then shut down gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("arrêt demandé : fin des requêtes en cours");
+        self.shutdown().await;
+    }
+}
+
+/// Build the gateway from a validated configuration and start listening.
+pub async fn start(config: Config, options: Options) -> Result<Running, StartError> {
+    let config = Arc::new(config);
+    let clock = options.clock;
+    let store = match config.store.backend {
+        StoreBackend::Memory => AnyStore::Memory(MemoryStore::new(clock.clone())),
+        StoreBackend::Redis => {
+            let url = config.store.redis_url.as_deref().unwrap_or_default();
+            AnyStore::Redis(RedisStore::new(
+                url,
+                &config.store.key_prefix,
+                clock.clone(),
+            )?)
+        }
+    };
+    let sessions = Sessions::new(store.clone(), config.session.clone(), clock.clone());
+    let flow = LoginFlow::new(
+        sessions,
+        UserDirectory::new(&config.users),
+        Guard::new(),
+        &config.identity.signing_key,
+        config.listen.gateway_body_limit,
+    );
+    let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
+    let proto = if tls.is_some() || config.public_url.scheme() == "https" {
+        "https"
+    } else {
+        "http"
+    };
+    let gateway = Arc::new(Gateway {
+        upstream: Upstream::new(&config.upstream)?,
+        signer: HeaderSigner::new(&config.identity.header_prefix, &config.identity.signing_key)?,
+        flow,
+        clock,
+        proto,
+        config: Arc::clone(&config),
+    });
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut addresses = Vec::new();
+    for &address in &config.listen.addresses {
+        let listener = bind(address).await?;
+        addresses.push(
+            listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { address, source })?,
+        );
+        tasks.spawn(accept_loop(
+            listener,
+            Arc::clone(&gateway),
+            tls.clone(),
+            shutdown_rx.clone(),
+        ));
+    }
+    let admin_address = match config.admin_listen {
+        Some(address) => {
+            let listener = bind(address).await?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { address, source })?;
+            let router = admin::router(AdminState {
+                store: store.clone(),
+            });
+            let mut stop = shutdown_rx.clone();
+            tasks.spawn(async move {
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                    stopped(&mut stop).await;
+                });
+                if let Err(err) = serve.await {
+                    tracing::error!(error = %err, "listener d'administration arrêté");
+                }
+            });
+            Some(bound)
+        }
+        None => None,
+    };
+    tasks.spawn(housekeeping(store, shutdown_rx));
+    tracing::info!(?addresses, ?admin_address, upstream = %config.upstream.url, "passerelle démarrée");
+    Ok(Running {
+        addresses,
+        admin_address,
+        gateway,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind { address, source })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, peer, Arc::clone(&gateway), tls.clone(), graceful.watcher()));
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %err, "accept en échec");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("délai d'arrêt dépassé : connexions restantes coupées");
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    gateway: Arc<Gateway>,
+    tls: Option<TlsAcceptor>,
+    watcher: Watcher,
+) {
+    let service = service_fn(move |request| {
+        let gateway = Arc::clone(&gateway);
+        async move { Ok::<_, std::convert::Infallible>(gateway.handle(request, peer).await) }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let result = match tls {
+        None => {
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            watcher.watch(connection.into_owned()).await
+        }
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(tls_stream) => {
+                let connection =
+                    builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                watcher.watch(connection.into_owned()).await
+            }
+            Err(err) => {
+                tracing::debug!(%peer, error = %err, "poignée de main TLS en échec");
+                return;
+            }
+        },
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "connexion terminée sur une erreur");
+    }
+}
+
+/// Sweep expired sessions from memory and publish the live count.
+async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        if let AnyStore::Memory(memory) = &store {
+            memory.sweep();
+        }
+        match store.count().await {
+            Ok(count) => metrics::gauge!("passerelle_sessions").set(count as f64),
+            Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
+        }
+    }
+}
+
+/// Resolves once a shutdown has been asked for.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here rather than across an await.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = ctrl_c => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
