@@ -44,6 +44,17 @@ if [ -z "${PASSERELLE_TEST_REDIS:-}" ]; then
 fi
 echo "Redis for the tests: $PASSERELLE_TEST_REDIS"
 
+# --- Identity-provider peers and other tools: each tests/peers/*.sh installs (if missing) what its
+# tests need and prints `export NAME=value` lines for the tests to find it. A failing installer
+# fails the run: a test never skips because a tool is missing.
+mkdir -p target/peers
+for peer in tests/peers/*.sh; do
+  [ -e "$peer" ] || continue
+  log "peer $(basename "$peer")"
+  exports=$(bash "$peer")
+  eval "$exports"
+done
+
 # --- Checks and tests ------------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
