@@ -473,3 +473,17 @@ async fn absolute_timeout_ends_even_an_active_session() {
         "past one hour since login"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_login_form_is_refused_with_413() {
+    let (_upstream, _dir, running) = setup().await;
+    let huge = "x".repeat(200 * 1024);
+    let response = client()
+        .post(format!("{}/auth/login/parent", base(&running)))
+        .form(&[("login", huge.as_str()), ("password", "p")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("trop volumineuse"));
+}
