@@ -31,7 +31,16 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
     let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &mut problems);
     let users = load_users(path, &text, &gateway, &base_dir, &mut problems);
     let presets = match &gateway.presets_dir {
-        Some(dir) if require_dir(path, &text, dir, &base_dir, "catalogue de presets", &mut problems) => {
+        Some(dir)
+            if require_dir(
+                path,
+                &text,
+                dir,
+                &base_dir,
+                "catalogue de presets",
+                &mut problems,
+            ) =>
+        {
             presets::load_dir(&base_dir.join(dir.get_ref())).unwrap_or_else(|found| {
                 problems.extend(found.0);
                 presets::Catalogue::default()

@@ -173,7 +173,9 @@ impl FromStr for Category {
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("catégorie inconnue « {s} » (National_1, National_2, National_3 ou National_4)")
+                format!(
+                    "catégorie inconnue « {s} » (National_1, National_2, National_3 ou National_4)"
+                )
             })
     }
 }
@@ -407,12 +409,17 @@ pub fn map_attributes(
     let prenom = field(&names.prenom, "prenom")?;
     let code_postal = field(&names.code_postal, "code_postal")?;
     let id_produit = field(&names.id_produit, "id_produit")?;
-    let date_naissance = match (&names.date_naissance, field(&names.date_naissance, "date_naissance")?) {
-        (Some(attribute), Some(raw)) => Some(normalise_birth_date(&raw).map_err(|_| {
-            MappingError::BadBirthDateFormat {
-                attribute: attribute.clone(),
-            }
-        })?),
+    let date_naissance = match (
+        &names.date_naissance,
+        field(&names.date_naissance, "date_naissance")?,
+    ) {
+        (Some(attribute), Some(raw)) => {
+            Some(
+                normalise_birth_date(&raw).map_err(|_| MappingError::BadBirthDateFormat {
+                    attribute: attribute.clone(),
+                })?,
+            )
+        }
         _ => None,
     };
     let categories = categories(attributes, names.categories.as_deref(), &rules.categories)?;
@@ -539,9 +546,7 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
     if text.len() >= 8 && all_digits(&text[..8]) {
         let rest = &text[8..];
         let time_ok = rest.is_empty()
-            || (rest.len() >= 6
-                && all_digits(&rest[..6])
-                && is_time_zone_or_fraction(&rest[6..]));
+            || (rest.len() >= 6 && all_digits(&rest[..6]) && is_time_zone_or_fraction(&rest[6..]));
         if time_ok {
             return Some((
                 text[6..8].parse().ok()?,
@@ -568,7 +573,11 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
                 return None;
             }
         }
-        return Some((day.parse().ok()?, month.parse().ok()?, text[..4].parse().ok()?));
+        return Some((
+            day.parse().ok()?,
+            month.parse().ok()?,
+            text[..4].parse().ok()?,
+        ));
     }
     // Day first: d[d]/m[m]/yyyy with one separator kind.
     let sep = text.bytes().find(|b| matches!(b, b'/' | b'-' | b'.'))?;
@@ -591,7 +600,10 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
 /// `HH:MM[:SS[.fff]]` followed by nothing, `Z` or `±hh[:mm]`.
 fn is_time(time: &str) -> bool {
     let b = time.as_bytes();
-    let two_digits = |i: usize| b.get(i..i + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let two_digits = |i: usize| {
+        b.get(i..i + 2)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
     if !(two_digits(0) && b.get(2) == Some(&b':') && two_digits(3)) {
         return false;
     }
@@ -767,7 +779,11 @@ mod tests {
             "2008-05-17 00:00:00.000",
             " 2008-05-17 ",
         ] {
-            let expected = if raw.starts_with('7') { "07/05/2008" } else { "17/05/2008" };
+            let expected = if raw.starts_with('7') {
+                "07/05/2008"
+            } else {
+                "17/05/2008"
+            };
             assert_eq!(normalise_birth_date(raw).as_deref(), Ok(expected), "{raw}");
         }
     }
@@ -795,8 +811,14 @@ mod tests {
         ] {
             assert_eq!(normalise_birth_date(raw), Err(BadBirthDate), "{raw:?}");
         }
-        assert_eq!(normalise_birth_date("29/02/2008").as_deref(), Ok("29/02/2008"));
-        assert_eq!(normalise_birth_date("29/02/2000").as_deref(), Ok("29/02/2000"));
+        assert_eq!(
+            normalise_birth_date("29/02/2008").as_deref(),
+            Ok("29/02/2008")
+        );
+        assert_eq!(
+            normalise_birth_date("29/02/2000").as_deref(),
+            Ok("29/02/2000")
+        );
         assert_eq!(normalise_birth_date("29/02/1900"), Err(BadBirthDate));
     }
 
@@ -874,8 +896,12 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mapped = map_attributes(Some("transient-id"), &attributes, &educonnect_rules()).unwrap();
-        assert_eq!(mapped.login, "a1b2c3", "FrEduCtId, never the transient NameID");
+        let mapped =
+            map_attributes(Some("transient-id"), &attributes, &educonnect_rules()).unwrap();
+        assert_eq!(
+            mapped.login, "a1b2c3",
+            "FrEduCtId, never the transient NameID"
+        );
         assert_eq!(mapped.fields.date_naissance.as_deref(), Some("29/02/1980"));
         assert_eq!(mapped.fields.categories, ["National_2"]);
         assert_eq!(mapped.fields.code_postal, None);
@@ -898,7 +924,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "date_naissance_invalide");
         assert!(err.to_string().contains("dateNaissance"));
-        assert!(!err.to_string().contains("2008-13-01"), "no personal data in messages");
+        assert!(
+            !err.to_string().contains("2008-13-01"),
+            "no personal data in messages"
+        );
 
         let no_categories: Attributes = [("nom", "A"), ("prenom", "B")].into_iter().collect();
         let err = map_attributes(Some("u"), &no_categories, &rules).unwrap_err();
@@ -907,7 +936,9 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(
-            map_attributes(Some("u"), &blank, &rules).unwrap_err().code(),
+            map_attributes(Some("u"), &blank, &rules)
+                .unwrap_err()
+                .code(),
             "categories_absentes"
         );
 
@@ -915,12 +946,23 @@ mod tests {
             .into_iter()
             .collect();
         let err = map_attributes(Some("u"), &unknown, &rules).unwrap_err();
-        assert_eq!(err, MappingError::UnknownCategories { values: vec!["Teacher".into()] });
+        assert_eq!(
+            err,
+            MappingError::UnknownCategories {
+                values: vec!["Teacher".into()]
+            }
+        );
 
-        let twice = with(&[("dateNaissance", "01/01/2008"), ("dateNaissance", "02/01/2008")]);
+        let twice = with(&[
+            ("dateNaissance", "01/01/2008"),
+            ("dateNaissance", "02/01/2008"),
+        ]);
         let err = map_attributes(Some("u"), &twice, &rules).unwrap_err();
         assert_eq!(err.code(), "valeurs_multiples");
-        let same_twice = with(&[("dateNaissance", "01/01/2008"), ("dateNaissance", "01/01/2008")]);
+        let same_twice = with(&[
+            ("dateNaissance", "01/01/2008"),
+            ("dateNaissance", "01/01/2008"),
+        ]);
         assert!(map_attributes(Some("u"), &same_twice, &rules).is_ok());
 
         let nameless: Attributes = [("prenom", "B"), ("categories", "National_1")]
@@ -960,13 +1002,20 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(map_attributes(Some("x"), &attributes, &rules).unwrap().login, "lea.martin");
+        assert_eq!(
+            map_attributes(Some("x"), &attributes, &rules)
+                .unwrap()
+                .login,
+            "lea.martin"
+        );
         let without: Attributes = [("nom", "A"), ("prenom", "B"), ("categories", "National_1")]
             .into_iter()
             .collect();
         assert_eq!(
             map_attributes(Some("x"), &without, &rules).unwrap_err(),
-            MappingError::MissingLogin { attribute: Some("ENTPersonLogin".into()) }
+            MappingError::MissingLogin {
+                attribute: Some("ENTPersonLogin".into())
+            }
         );
     }
 
@@ -976,7 +1025,12 @@ mod tests {
         let parent = BTreeSet::from([Category::Parent]);
         assert!(rules.authorise(SpaceId::Parent, &parent).is_ok());
         assert!(rules.authorise(SpaceId::Commune, &parent).is_ok());
-        for space in [SpaceId::Eleve, SpaceId::Professeur, SpaceId::Direction, SpaceId::Viescolaire] {
+        for space in [
+            SpaceId::Eleve,
+            SpaceId::Professeur,
+            SpaceId::Direction,
+            SpaceId::Viescolaire,
+        ] {
             let refusal = rules.authorise(space, &parent).unwrap_err();
             assert_eq!(refusal.code(), "profil_non_autorise");
             assert_eq!(refusal.space, space);
@@ -1003,8 +1057,19 @@ mod tests {
         )
         .unwrap();
         let teacher = BTreeSet::from([Category::Enseignant]);
-        assert!(probe.spaces.authorise(SpaceId::Viescolaire, &teacher).is_ok());
-        assert!(probe.spaces.authorise(SpaceId::Professeur, &teacher).is_ok(), "defaults kept");
+        assert!(
+            probe
+                .spaces
+                .authorise(SpaceId::Viescolaire, &teacher)
+                .is_ok()
+        );
+        assert!(
+            probe
+                .spaces
+                .authorise(SpaceId::Professeur, &teacher)
+                .is_ok(),
+            "defaults kept"
+        );
         let err = toml::from_str::<Probe>("spaces = { salle = [\"National_1\"] }")
             .err()
             .unwrap();

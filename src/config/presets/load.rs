@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::file::{CasSection, PresetFile, SamlSection};
-use super::{Catalogue, CasSettings, Preset, PresetProtocol, SamlSettings, Status};
+use super::{CasSettings, Catalogue, Preset, PresetProtocol, SamlSettings, Status};
 use crate::config::problems::{Problem, Problems};
 use crate::identity::mapping::{AttributeNames, CategoryValues};
 
@@ -57,7 +57,10 @@ pub fn load_dir(dir: &Path) -> Result<Catalogue, Problems> {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) => {
-                problems.push(Problem::whole_file(&path, format!("lecture impossible : {err}")));
+                problems.push(Problem::whole_file(
+                    &path,
+                    format!("lecture impossible : {err}"),
+                ));
                 continue;
             }
         };
@@ -98,7 +101,9 @@ pub fn load_dir(dir: &Path) -> Result<Catalogue, Problems> {
                     format!("successeur « {name} » introuvable dans le catalogue"),
                 ));
             } else if name == one.id() {
-                problems.push(one.problem(successor.span(), "un preset ne peut se succéder à lui-même"));
+                problems.push(
+                    one.problem(successor.span(), "un preset ne peut se succéder à lui-même"),
+                );
             }
         }
         let Some(chain) = chain(&parsed, &by_id, index, &mut problems) else {
@@ -135,14 +140,12 @@ fn check_file(one: &Parsed, problems: &mut Vec<Problem>) {
             ));
         }
         match (&cas.login_url, &cas.validate_url) {
-            (Some(url), None) => problems.push(one.problem(
-                url.span(),
-                "[cas] login_url demande aussi validate_url",
-            )),
-            (None, Some(url)) => problems.push(one.problem(
-                url.span(),
-                "[cas] validate_url demande aussi login_url",
-            )),
+            (Some(url), None) => {
+                problems.push(one.problem(url.span(), "[cas] login_url demande aussi validate_url"))
+            }
+            (None, Some(url)) => {
+                problems.push(one.problem(url.span(), "[cas] validate_url demande aussi login_url"))
+            }
             _ => {}
         }
         for (name, value) in cas.login_params.iter().flatten() {
@@ -152,7 +155,8 @@ fn check_file(one: &Parsed, problems: &mut Vec<Problem>) {
                     format!("[cas.login_params] « {name} » est fixé par la passerelle elle-même"),
                 ));
             } else if name.is_empty() || value.get_ref().is_empty() {
-                problems.push(one.problem(value.span(), "[cas.login_params] nom et valeur non vides"));
+                problems
+                    .push(one.problem(value.span(), "[cas.login_params] nom et valeur non vides"));
             }
         }
     }
@@ -187,14 +191,20 @@ fn chain(
         if chain.contains(&base) {
             if base == index {
                 let names: Vec<&str> = chain.iter().map(|&i| parsed[i].id()).collect();
-                problems.push(parsed[index].problem(
-                    parsed[index].file.extends.as_ref().map_or(0..0, |e| e.span()),
-                    format!(
-                        "héritage circulaire : {} → {}",
-                        names.join(" → "),
-                        parsed[base].id()
+                problems.push(
+                    parsed[index].problem(
+                        parsed[index]
+                            .file
+                            .extends
+                            .as_ref()
+                            .map_or(0..0, |e| e.span()),
+                        format!(
+                            "héritage circulaire : {} → {}",
+                            names.join(" → "),
+                            parsed[base].id()
+                        ),
                     ),
-                ));
+                );
             }
             // A chain that reaches a cycle it is not part of is reported by the cycle's members.
             return None;
@@ -342,7 +352,8 @@ fn merge_cas<'a>(layers: impl Iterator<Item = &'a PresetFile>) -> Option<CasSett
         .iter()
         .find(|s| s.base_url.is_some() || s.login_url.is_some() || s.validate_url.is_some());
     let url = |pick: fn(&CasSection) -> &Option<toml::Spanned<crate::config::values::HttpsUrl>>| {
-        urls.and_then(|s| pick(s).as_ref()).map(|u| u.get_ref().0.clone())
+        urls.and_then(|s| pick(s).as_ref())
+            .map(|u| u.get_ref().0.clone())
     };
     let mut login_params = BTreeMap::new();
     for section in sections.iter().rev() {

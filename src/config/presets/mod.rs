@@ -341,7 +341,11 @@ impl Catalogue {
         let search = filter.search.as_deref().map(fold);
         self.iter()
             .filter(|p| filter.protocol.is_none_or(|proto| p.protocol == proto))
-            .filter(|p| territory.as_ref().is_none_or(|t| fold(&p.territory).contains(t)))
+            .filter(|p| {
+                territory
+                    .as_ref()
+                    .is_none_or(|t| fold(&p.territory).contains(t))
+            })
             .filter(|p| {
                 search.as_ref().is_none_or(|word| {
                     let haystack = format!(

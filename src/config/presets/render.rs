@@ -9,7 +9,14 @@ const CELL: usize = 44;
 
 /// A table, one preset a line: id, protocol, status, family, label, territory.
 pub fn table(presets: &[&Preset]) -> String {
-    let header = ["ID", "PROTOCOLE", "STATUT", "FAMILLE", "LIBELLÉ", "TERRITOIRE"];
+    let header = [
+        "ID",
+        "PROTOCOLE",
+        "STATUT",
+        "FAMILLE",
+        "LIBELLÉ",
+        "TERRITOIRE",
+    ];
     let rows: Vec<[String; 6]> = presets
         .iter()
         .map(|p| {
@@ -120,8 +127,14 @@ pub fn show(catalogue: &Catalogue, id: &str) -> Option<String> {
         let _ = writeln!(out, "\n[saml]");
         for (name, value) in [
             ("entity_id", saml.entity_id.as_deref()),
-            ("sso_redirect_url", saml.sso_redirect_url.as_ref().map(|u| u.as_str())),
-            ("sso_post_url", saml.sso_post_url.as_ref().map(|u| u.as_str())),
+            (
+                "sso_redirect_url",
+                saml.sso_redirect_url.as_ref().map(|u| u.as_str()),
+            ),
+            (
+                "sso_post_url",
+                saml.sso_post_url.as_ref().map(|u| u.as_str()),
+            ),
             (
                 "unsolicited_sso_url",
                 saml.unsolicited_sso_url.as_ref().map(|u| u.as_str()),
