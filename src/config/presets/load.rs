@@ -329,18 +329,6 @@ fn resolve(parsed: &[Parsed], chain: &[usize], problems: &mut Vec<Problem>) -> O
     })
 }
 
-impl Default for CasSettings {
-    fn default() -> Self {
-        CasSettings {
-            base_url: None,
-            login_url: None,
-            validate_url: None,
-            validation: Default::default(),
-            login_params: BTreeMap::new(),
-        }
-    }
-}
-
 /// The nearest layer that gives any URL gives all of them (a variant that moves host must not keep its
 /// base's other URL); the flavour and login parameters merge key by key.
 fn merge_cas<'a>(layers: impl Iterator<Item = &'a PresetFile>) -> Option<CasSettings> {

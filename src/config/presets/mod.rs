@@ -163,7 +163,7 @@ impl Validation {
 }
 
 /// CAS settings of a preset, inheritance resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CasSettings {
     pub base_url: Option<Url>,
     pub login_url: Option<Url>,
