@@ -91,8 +91,14 @@ fn load_or_report(path: &std::path::Path) -> Result<Config, ExitCode> {
 
 fn check(path: &std::path::Path) -> ExitCode {
     match load_or_report(path) {
-        Ok(_) => {
+        Ok(config) => {
             println!("configuration valide : {}", path.display());
+            if !config.presets.is_empty() {
+                println!(
+                    "catalogue de presets valide : {} presets",
+                    config.presets.len()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,
