@@ -642,3 +642,79 @@ fn an_edifice_preset_maps_what_pronote_registered_service_releases() {
     let err = map_attributes(Some("x"), &attributes, &with).unwrap_err();
     assert_eq!(err.code(), "id_produit_absent");
 }
+
+fn load_fixture(files: &[(&str, &str)]) -> Catalogue {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "base.toml", GOOD);
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    presets::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"))
+}
+
+#[test]
+fn status_and_successor_are_inherited_together() {
+    let catalogue = load_fixture(&[
+        ("new.toml", &variant("new", "")),
+        (
+            "old.toml",
+            &variant("old", "status = \"obsolete\"\nsuccessor = \"new\"\n"),
+        ),
+        (
+            "old-branch.toml",
+            "id = \"old-branch\"\nextends = \"old\"\nsources = [\"t\"]\n",
+        ),
+        (
+            "revived.toml",
+            "id = \"revived\"\nextends = \"old\"\nstatus = \"current\"\nsources = [\"t\"]\n",
+        ),
+    ]);
+    let branch = catalogue.get("old-branch").unwrap();
+    assert_eq!(branch.status, Status::Obsolete);
+    assert_eq!(branch.successor.as_deref(), Some("new"));
+    let revived = catalogue.get("revived").unwrap();
+    assert_eq!(revived.status, Status::Current);
+    assert_eq!(revived.successor, None);
+}
+
+#[test]
+fn inheritance_merges_parameters_and_replaces_urls_whole() {
+    let catalogue = load_fixture(&[
+        (
+            "edu.toml",
+            &variant(
+                "edu",
+                "\n[cas]\nlogin_params = { selection = \"EDU\", a = \"1\" }\n",
+            ),
+        ),
+        (
+            "edu-moved.toml",
+            "id = \"edu-moved\"\nextends = \"edu\"\nsources = [\"t\"]\n\n[cas]\n\
+             login_url = \"https://sso.example.fr/login\"\nvalidate_url = \"https://sso.example.fr/check\"\n\
+             validation = \"p3\"\nlogin_params = { a = \"2\" }\n",
+        ),
+    ]);
+    let edu = catalogue.get("edu").unwrap().cas.clone().unwrap();
+    assert_eq!(edu.base_url.unwrap().as_str(), "https://cas.example.fr/");
+    let moved = catalogue.get("edu-moved").unwrap().cas.clone().unwrap();
+    assert_eq!(
+        moved.base_url, None,
+        "explicit URLs replace the base's root"
+    );
+    assert_eq!(moved.validation, Validation::P3);
+    assert_eq!(
+        moved.validate_endpoint().unwrap().as_str(),
+        "https://sso.example.fr/check"
+    );
+    let params: Vec<(&str, &str)> = moved
+        .login_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(params, [("a", "2"), ("selection", "EDU")]);
+    let service = Url::parse("https://pronote.example.fr/pronote/").unwrap();
+    assert_eq!(
+        moved.login_redirect(&service).unwrap().as_str(),
+        "https://sso.example.fr/login?service=https%3A%2F%2Fpronote.example.fr%2Fpronote%2F&a=2&selection=EDU"
+    );
+}

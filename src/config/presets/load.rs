@@ -219,7 +219,6 @@ fn chain(
 fn resolve(parsed: &[Parsed], chain: &[usize], problems: &mut Vec<Problem>) -> Option<Preset> {
     let own = &parsed[chain[0]];
     let layers = || chain.iter().map(|&i| &parsed[i].file);
-    let first = |pick: &dyn Fn(&PresetFile) -> bool| layers().find(|f| pick(f));
 
     macro_rules! inherited {
         ($field:ident) => {
@@ -254,9 +253,11 @@ fn resolve(parsed: &[Parsed], chain: &[usize], problems: &mut Vec<Problem>) -> O
         return None;
     };
 
-    let status = inherited!(status).unwrap_or_default();
-    // Status and successor travel together: a variant of an obsolete base is obsolete too, and says so.
-    let successor = first(&|f| f.successor.is_some())
+    // Status and successor travel together: the nearest file that sets either gives both, so a
+    // variant that says nothing shares its base's fate, and a variant marked current inherits no successor.
+    let fate = layers().find(|f| f.status.is_some() || f.successor.is_some());
+    let status = fate.and_then(|f| f.status).unwrap_or_default();
+    let successor = fate
         .and_then(|f| f.successor.as_ref())
         .map(|s| s.get_ref().clone());
     if status == Status::Current
