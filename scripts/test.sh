@@ -63,7 +63,7 @@ log "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
 log "fuzz targets compile (cargo check; running them needs nightly: see fuzz/Cargo.toml)"
-cargo check --quiet --locked --manifest-path fuzz/Cargo.toml --target-dir target
+cargo check --quiet --manifest-path fuzz/Cargo.toml --target-dir target
 
 log "passerelle check on the demo configuration"
 cargo run --quiet --locked -- check --config examples/demo/passerelle.toml
