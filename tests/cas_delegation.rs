@@ -58,7 +58,12 @@ impl CasServer {
         };
         let client = reqwest::Client::new();
         for _ in 0..300 {
-            if client.get(format!("{}/login", server.base)).send().await.is_ok() {
+            if client
+                .get(format!("{}/login", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -80,7 +85,9 @@ async fn echo_upstream() -> SocketAddr {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
                     let mut text = format!("path: {}\n", request.uri());
@@ -201,7 +208,11 @@ impl Browser {
 
     fn jar_key(url: &str) -> String {
         let parsed = url::Url::parse(url).unwrap();
-        format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(80))
+        format!(
+            "{}:{}",
+            parsed.host_str().unwrap(),
+            parsed.port().unwrap_or(80)
+        )
     }
 
     fn cookie(&self, url: &str, name: &str) -> Option<String> {
@@ -279,7 +290,10 @@ fn hidden_inputs(html: &str) -> Vec<(String, String)> {
         .filter(|tag| tag.contains("type=\"hidden\""))
         .filter_map(|tag| {
             let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-            Some((attribute(tag, "name")?, attribute(tag, "value").unwrap_or_default()))
+            Some((
+                attribute(tag, "name")?,
+                attribute(tag, "value").unwrap_or_default(),
+            ))
         })
         .collect()
 }
@@ -300,29 +314,44 @@ async fn full_login(browser: &mut Browser, setup: &Setup, cas: &CasServer) -> St
     let first = browser.get(&asked).await;
     assert_eq!(first.status, 303, "{}", first.body);
     let to_cas = first.location.expect("redirect to CAS");
-    assert!(to_cas.starts_with(&format!("{}/login?service=", cas.base)), "{to_cas}");
+    assert!(
+        to_cas.starts_with(&format!("{}/login?service=", cas.base)),
+        "{to_cas}"
+    );
     let back = browser.cas_login(&to_cas).await;
     assert!(
-        back.starts_with(&format!("{}/auth/callback/parent/ent?ticket=ST-", setup.base)),
+        back.starts_with(&format!(
+            "{}/auth/callback/parent/ent?ticket=ST-",
+            setup.base
+        )),
         "{back}"
     );
     let callback = browser.get(&back).await;
     assert_eq!(callback.status, 303, "{}", callback.body);
     let page = callback.location.expect("redirect to the page");
-    assert_eq!(page, "/pronote/parent.html?fd=1", "the page first asked for");
+    assert_eq!(
+        page, "/pronote/parent.html?fd=1",
+        "the page first asked for"
+    );
     let proxied = browser.get(&format!("{}{page}", setup.base)).await;
     assert_eq!(proxied.status, 200, "{}", proxied.body);
     proxied.body
 }
 
 fn assert_identity_headers(echo: &str) {
-    assert!(echo.contains("x-passerelle-user: claire.martin\n"), "{echo}");
+    assert!(
+        echo.contains("x-passerelle-user: claire.martin\n"),
+        "{echo}"
+    );
     assert!(echo.contains("x-passerelle-protocol: cas\n"), "{echo}");
     assert!(echo.contains("x-passerelle-space: parent\n"), "{echo}");
     assert!(echo.contains("x-passerelle-nom: Martin\n"), "{echo}");
     assert!(echo.contains("x-passerelle-prenom: Claire\n"), "{echo}");
     assert!(echo.contains("x-passerelle-signature: v1="), "{echo}");
-    assert!(!echo.contains("passerelle_session"), "gateway cookies stay at the gateway: {echo}");
+    assert!(
+        !echo.contains("passerelle_session"),
+        "gateway cookies stay at the gateway: {echo}"
+    );
 }
 
 #[tokio::test]
@@ -364,7 +393,9 @@ async fn login_redirect_carries_the_fixed_parameters() {
     )
     .await;
     let mut browser = Browser::new();
-    let first = browser.get(&format!("{}/pronote/parent.html", setup.base)).await;
+    let first = browser
+        .get(&format!("{}/pronote/parent.html", setup.base))
+        .await;
     let location = first.location.unwrap();
     let service = url::form_urlencoded::byte_serialize(
         format!("{}/auth/callback/parent/ent", setup.base).as_bytes(),
@@ -372,7 +403,10 @@ async fn login_redirect_carries_the_fixed_parameters() {
     .collect::<String>();
     assert_eq!(
         location,
-        format!("{}/login?service={service}&selection=EDU_parent_eleve", cas.base)
+        format!(
+            "{}/login?service={service}&selection=EDU_parent_eleve",
+            cas.base
+        )
     );
     setup.running.shutdown().await;
 }
@@ -392,9 +426,16 @@ async fn replayed_ticket_is_refused() {
     attacker.get(&asked).await;
     let replay = attacker.get(&back).await;
     assert_eq!(replay.status, 403, "{}", replay.body);
-    assert!(replay.body.contains("Connexion impossible"), "{}", replay.body);
+    assert!(
+        replay.body.contains("Connexion impossible"),
+        "{}",
+        replay.body
+    );
     assert!(attacker.cookie(&setup.base, "passerelle_session").is_none());
-    assert!(!replay.body.contains(&ticket_of(&back)), "the ticket is never shown");
+    assert!(
+        !replay.body.contains(&ticket_of(&back)),
+        "the ticket is never shown"
+    );
     setup.running.shutdown().await;
 }
 
@@ -413,7 +454,13 @@ async fn callback_without_the_browsers_pending_login_is_refused() {
     let back = attacker.cas_login(&to_cas).await;
     let forced = victim.get(&back).await;
     assert_eq!(forced.status, 403, "{}", forced.body);
-    assert!(forced.body.contains("pas été demandée depuis ce navigateur"), "{}", forced.body);
+    assert!(
+        forced
+            .body
+            .contains("pas été demandée depuis ce navigateur"),
+        "{}",
+        forced.body
+    );
     assert!(victim.cookie(&setup.base, "passerelle_session").is_none());
     setup.running.shutdown().await;
 }
@@ -432,12 +479,21 @@ async fn ticket_for_another_service_is_refused() {
     let eleve_back = browser.cas_login(&eleve_login).await;
     let ticket = ticket_of(&eleve_back);
     // …presented at the parent space's callback, with a genuine pending parent login.
-    browser.get(&format!("{}/pronote/parent.html", setup.base)).await;
+    browser
+        .get(&format!("{}/pronote/parent.html", setup.base))
+        .await;
     let wrong = browser
-        .get(&format!("{}/auth/callback/parent/ent?ticket={ticket}", setup.base))
+        .get(&format!(
+            "{}/auth/callback/parent/ent?ticket={ticket}",
+            setup.base
+        ))
         .await;
     assert_eq!(wrong.status, 403, "{}", wrong.body);
-    assert!(wrong.body.contains("destiné à un autre service"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("destiné à un autre service"),
+        "{}",
+        wrong.body
+    );
     setup.running.shutdown().await;
 }
 
@@ -483,7 +539,10 @@ async fn single_logout_from_an_unlisted_address_is_refused() {
         .unwrap();
     assert_eq!(back_channel.status(), 403);
     assert_eq!(
-        browser.get(&format!("{}/pronote/parent.html", setup.base)).await.status,
+        browser
+            .get(&format!("{}/pronote/parent.html", setup.base))
+            .await
+            .status,
         200,
         "the session is still there"
     );
@@ -500,7 +559,10 @@ async fn cas_server_down_falls_back_to_the_direct_form_when_allowed() {
         .await;
     assert_eq!(first.status, 303);
     let location = first.location.unwrap();
-    assert!(location.starts_with("/auth/login/parent?retour="), "{location}");
+    assert!(
+        location.starts_with("/auth/login/parent?retour="),
+        "{location}"
+    );
     let form = browser.get(&format!("{}{location}", setup.base)).await;
     assert_eq!(form.status, 200, "{}", form.body);
     assert!(form.body.contains("Mot de passe"), "{}", form.body);
@@ -526,7 +588,9 @@ async fn cas_server_down_without_fallback_shows_a_french_error_page() {
     assert!(callback.body.contains("ne répond pas"), "{}", callback.body);
     assert!(callback.body.contains("lang=\"fr\""));
     // And the direct form stays closed under `never`.
-    let direct = browser.get(&format!("{}/auth/login/parent", setup.base)).await;
+    let direct = browser
+        .get(&format!("{}/auth/login/parent", setup.base))
+        .await;
     assert_eq!(direct.status, 403);
     setup.running.shutdown().await;
 }

@@ -38,8 +38,16 @@ async fn a_once_record_is_taken_exactly_once() {
             Some("{\"v\":1}"),
             "{name}"
         );
-        assert_eq!(store.take_once("login", "k1").await.unwrap(), None, "{name}");
-        assert_eq!(store.take_once("login", "absent").await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.take_once("login", "k1").await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.take_once("login", "absent").await.unwrap(),
+            None,
+            "{name}"
+        );
     }
 }
 
@@ -50,7 +58,11 @@ async fn namespaces_keep_records_apart() {
             .put_once("login", "same", "a", Duration::from_secs(60))
             .await
             .unwrap();
-        assert_eq!(store.take_once("saml-request", "same").await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.take_once("saml-request", "same").await.unwrap(),
+            None,
+            "{name}"
+        );
         assert!(
             store
                 .remember_once("cas-ticket", "same", Duration::from_secs(60))
@@ -58,7 +70,11 @@ async fn namespaces_keep_records_apart() {
                 .unwrap(),
             "{name}"
         );
-        assert_eq!(store.take_once("login", "same").await.unwrap().as_deref(), Some("a"), "{name}");
+        assert_eq!(
+            store.take_once("login", "same").await.unwrap().as_deref(),
+            Some("a"),
+            "{name}"
+        );
     }
 }
 
@@ -66,9 +82,18 @@ async fn namespaces_keep_records_apart() {
 async fn replay_cache_says_first_once_then_refuses() {
     for (name, store, _) in backends("replay") {
         let ttl = Duration::from_secs(60);
-        assert!(store.remember_once("cas-ticket", "t1", ttl).await.unwrap(), "{name}");
-        assert!(!store.remember_once("cas-ticket", "t1", ttl).await.unwrap(), "{name}");
-        assert!(store.remember_once("cas-ticket", "t2", ttl).await.unwrap(), "{name}");
+        assert!(
+            store.remember_once("cas-ticket", "t1", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.remember_once("cas-ticket", "t1", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.remember_once("cas-ticket", "t2", ttl).await.unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -117,14 +142,26 @@ async fn once_records_expire_with_their_ttl() {
             .put_once("login", "old", "x", Duration::from_secs(1))
             .await
             .unwrap();
-        assert!(store.remember_once("cas-ticket", "old", Duration::from_secs(1)).await.unwrap());
+        assert!(
+            store
+                .remember_once("cas-ticket", "old", Duration::from_secs(1))
+                .await
+                .unwrap()
+        );
         match clock {
             Clock::Manual(_) => clock.advance(2),
             Clock::System => tokio::time::sleep(Duration::from_millis(2_100)).await,
         }
-        assert_eq!(store.take_once("login", "old").await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.take_once("login", "old").await.unwrap(),
+            None,
+            "{name}"
+        );
         assert!(
-            store.remember_once("cas-ticket", "old", Duration::from_secs(60)).await.unwrap(),
+            store
+                .remember_once("cas-ticket", "old", Duration::from_secs(60))
+                .await
+                .unwrap(),
             "{name}: an expired id may be seen again"
         );
     }

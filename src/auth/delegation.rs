@@ -164,7 +164,10 @@ impl AuthError {
 
     /// Whether the provider is down (not the person's fault): `when_idp_down` opens the direct form.
     pub fn is_provider_down(&self) -> bool {
-        matches!(self, AuthError::Unreachable(_) | AuthError::ProviderError(_))
+        matches!(
+            self,
+            AuthError::Unreachable(_) | AuthError::ProviderError(_)
+        )
     }
 
     /// What the person reads, in French.
@@ -212,7 +215,12 @@ impl ReplayCache {
 
     /// Accept `id` (a hash of the token, never the token itself) once in `namespace`; a second use
     /// within `ttl` is [`AuthError::Replayed`].
-    pub async fn first_use(&self, namespace: &str, id: &str, ttl: Duration) -> Result<(), AuthError> {
+    pub async fn first_use(
+        &self,
+        namespace: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<(), AuthError> {
         match self.store.remember_once(namespace, id, ttl).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(AuthError::Replayed),
@@ -243,7 +251,11 @@ pub trait Delegation: Send + Sync {
 
     /// A message from the provider outside any browser login (single logout). The default ignores
     /// everything.
-    fn back_channel(&self, _ctx: &Context<'_>, _request: &Incoming) -> Result<BackChannel, AuthError> {
+    fn back_channel(
+        &self,
+        _ctx: &Context<'_>,
+        _request: &Incoming,
+    ) -> Result<BackChannel, AuthError> {
         Ok(BackChannel::Ignored)
     }
 

@@ -400,7 +400,11 @@ impl LoginFlow {
     }
 
     /// Query string and, for a `POST`, the urlencoded form, size-limited. `None` when too large.
-    async fn incoming(&self, parts: &http::request::Parts, body: Incoming) -> Option<delegation::Incoming> {
+    async fn incoming(
+        &self,
+        parts: &http::request::Parts,
+        body: Incoming,
+    ) -> Option<delegation::Incoming> {
         let pairs = |bytes: &[u8]| -> Vec<(String, String)> {
             url::form_urlencoded::parse(bytes)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -49,8 +49,7 @@ impl std::fmt::Debug for PendingLogins {
 impl PendingLogins {
     pub fn new(key: &[u8], store: AnyStore) -> Self {
         // Domain-separated from the CSRF tokens and identity headers that use the same key.
-        let mut derive =
-            HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+        let mut derive = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
         derive.update(b"passerelle/pending-login/v1");
         let derived = derive.finalize().into_bytes();
         PendingLogins {
@@ -146,7 +145,12 @@ mod tests {
         let pending = PendingLogin::new(SpaceId::Parent, "ent", "/pronote/parent.html");
         let cookie = logins.begin(&pending).await.unwrap();
         let (nonce, _) = cookie.split_once('.').unwrap();
-        for forged in [nonce.to_owned(), format!("{nonce}.AAAA"), String::new(), "x.y".to_owned()] {
+        for forged in [
+            nonce.to_owned(),
+            format!("{nonce}.AAAA"),
+            String::new(),
+            "x.y".to_owned(),
+        ] {
             assert_eq!(logins.finish(&forged).await.unwrap(), None, "{forged}");
         }
         let other = PendingLogins::new(b"another key of thirty-two bytes!!", logins.store.clone());

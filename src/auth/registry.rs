@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::cas::CasDelegation;
 use super::delegation::{
-    Authenticated, AuthError, BackChannel, Context, Delegation, Incoming, Outgoing,
+    AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use crate::config::{DelegationKind, SpaceTable};
 use crate::space::SpaceId;
@@ -32,7 +32,11 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Cas(cas) => cas.start(ctx),
         }
     }
-    async fn callback(&self, ctx: &Context<'_>, request: &Incoming) -> Result<Authenticated, AuthError> {
+    async fn callback(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<Authenticated, AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
         }
@@ -42,7 +46,11 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Cas(cas) => cas.logout(ctx),
         }
     }
-    fn back_channel(&self, ctx: &Context<'_>, request: &Incoming) -> Result<BackChannel, AuthError> {
+    fn back_channel(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<BackChannel, AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
         }
@@ -65,7 +73,8 @@ pub struct Health {
 impl Health {
     /// A validation call could not reach the provider.
     pub fn mark_down(&self, now: u64) {
-        self.down_until.store(now + DOWN_FOR_SECS, Ordering::Relaxed);
+        self.down_until
+            .store(now + DOWN_FOR_SECS, Ordering::Relaxed);
     }
 
     /// Whether the provider is known to be down right now, without asking it.

@@ -106,8 +106,9 @@ pub fn resolve(
     let mut resolved = Vec::with_capacity(entries.len());
     for entry in &mut entries {
         let before = problems.len();
-        let mut at =
-            |span: std::ops::Range<usize>, message: String| problems.push(Problem::at_span(file, text, span, message));
+        let mut at = |span: std::ops::Range<usize>, message: String| {
+            problems.push(Problem::at_span(file, text, span, message))
+        };
         let id = entry.id.get_ref().clone();
         let id_ok = !id.is_empty()
             && id.len() <= 64
@@ -117,17 +118,25 @@ pub fn resolve(
         if !id_ok {
             at(
                 entry.id.span(),
-                format!("id de délégation invalide « {id} » : lettres, chiffres, - et _ (64 au plus)"),
+                format!(
+                    "id de délégation invalide « {id} » : lettres, chiffres, - et _ (64 au plus)"
+                ),
             );
         } else if !seen.insert(id.clone()) {
-            at(entry.id.span(), format!("id de délégation « {id} » en double"));
+            at(
+                entry.id.span(),
+                format!("id de délégation « {id} » en double"),
+            );
         }
         if let Some(preset_id) = entry.preset.clone() {
             match presets.preset(preset_id.get_ref()) {
                 Some(preset) => fill_from_preset(entry, preset),
                 None => at(
                     preset_id.span(),
-                    format!("preset inconnu « {} » (catalogue des ENT)", preset_id.get_ref()),
+                    format!(
+                        "preset inconnu « {} » (catalogue des ENT)",
+                        preset_id.get_ref()
+                    ),
                 ),
             }
         }
@@ -236,7 +245,9 @@ fn resolve_cas(
         gateway: entry.gateway,
         attributes: entry.attributes.clone().unwrap_or_default(),
         slo_sources: entry.slo_sources.clone(),
-        connect_timeout: entry.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.0),
+        connect_timeout: entry
+            .connect_timeout
+            .map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.0),
         timeout: entry.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
     })
 }
@@ -256,10 +267,7 @@ mod tests {
             &NoPresets,
             &mut problems,
         );
-        (
-            resolved,
-            problems.iter().map(ToString::to_string).collect(),
-        )
+        (resolved, problems.iter().map(ToString::to_string).collect())
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub use gateway::Gateway;
 
 use crate::admin::{self, AdminState};
 use crate::auth::LoginFlow;
-use crate::auth::registry::{BadDelegation, Delegations};
 use crate::auth::direct::UserDirectory;
+use crate::auth::registry::{BadDelegation, Delegations};
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
 use crate::guard::Guard;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::delegation::{
-    Authenticated, AuthError, BackChannel, Context, Delegation, Incoming, Outgoing,
+    AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use crate::config::CasSettings;
 use crate::identity::{Identity, MappedFields, Protocol};
@@ -125,8 +125,16 @@ impl Delegation for CasDelegation {
         )))
     }
 
-    async fn callback(&self, ctx: &Context<'_>, request: &Incoming) -> Result<Authenticated, AuthError> {
-        let ticket = request.query.iter().find(|(k, _)| k == "ticket").map(|(_, v)| v.as_str());
+    async fn callback(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<Authenticated, AuthError> {
+        let ticket = request
+            .query
+            .iter()
+            .find(|(k, _)| k == "ticket")
+            .map(|(_, v)| v.as_str());
         let Some(ticket) = ticket.filter(|t| !t.is_empty()) else {
             return Err(AuthError::MissingToken);
         };
@@ -137,8 +145,13 @@ impl Delegation for CasDelegation {
         }
         let ticket_hash = hex::encode(Sha256::digest(ticket.as_bytes()));
         // Before the network: a replayed ticket costs the CAS server nothing.
-        ctx.replay.first_use("cas-ticket", &ticket_hash, TICKET_MEMORY).await?;
-        let success = self.validator.validate(ctx.callback_url, ticket, ctx.now).await?;
+        ctx.replay
+            .first_use("cas-ticket", &ticket_hash, TICKET_MEMORY)
+            .await?;
+        let success = self
+            .validator
+            .validate(ctx.callback_url, ticket, ctx.now)
+            .await?;
         Ok(Authenticated {
             identity: self.identity(success)?,
             logout_index: Some(Self::logout_index(ticket)),
@@ -152,7 +165,11 @@ impl Delegation for CasDelegation {
         client::logout_redirect(&self.settings, back.as_str())
     }
 
-    fn back_channel(&self, ctx: &Context<'_>, request: &Incoming) -> Result<BackChannel, AuthError> {
+    fn back_channel(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<BackChannel, AuthError> {
         let xml = if request.post {
             request
                 .form

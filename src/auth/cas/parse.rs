@@ -135,7 +135,8 @@ pub fn parse_service_response(body: &[u8]) -> Result<CasSuccess, CasParseError> 
             "attributes" | "userAttributes" => collect_nested(child, &mut success, 0),
             // RubyCAS / django-cas-server style: <cas:attribute name="x" value="y"/>.
             "attribute" => {
-                if let (Some(name), Some(value)) = (child.attribute("name"), child.attribute("value"))
+                if let (Some(name), Some(value)) =
+                    (child.attribute("name"), child.attribute("value"))
                 {
                     success.add(name, value);
                 }
@@ -331,7 +332,9 @@ fn check_window(conditions: Node<'_, '_>, now: i64) -> Result<(), CasParseError>
     if let Some(not_before) = instant("NotBefore")?
         && now + CLOCK_SKEW_SECS < not_before
     {
-        return Err(CasParseError::Condition("pas encore valide (NotBefore)".to_owned()));
+        return Err(CasParseError::Condition(
+            "pas encore valide (NotBefore)".to_owned(),
+        ));
     }
     match instant("NotOnOrAfter")? {
         Some(not_after) if now - CLOCK_SKEW_SECS >= not_after => Err(CasParseError::Condition(
@@ -393,9 +396,7 @@ fn failure_code(raw: &str) -> String {
     let code = raw.trim();
     if !code.is_empty()
         && code.len() <= 40
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         code.to_owned()
     } else {
@@ -408,7 +409,9 @@ fn local_part(qname: &str) -> &str {
 }
 
 fn is_cas(node: Node<'_, '_>, name: &str) -> bool {
-    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(CAS_NS)
+    node.is_element()
+        && node.tag_name().name() == name
+        && node.tag_name().namespace() == Some(CAS_NS)
 }
 
 fn child<'a, 'input>(node: Node<'a, 'input>, ns: &str, name: &str) -> Option<Node<'a, 'input>> {

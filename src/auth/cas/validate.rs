@@ -35,7 +35,12 @@ impl Validator {
     }
 
     /// Ask the CAS server who holds `ticket` for `service`.
-    pub async fn validate(&self, service: &str, ticket: &str, now: u64) -> Result<CasSuccess, AuthError> {
+    pub async fn validate(
+        &self,
+        service: &str,
+        ticket: &str,
+        now: u64,
+    ) -> Result<CasSuccess, AuthError> {
         let mut url = self.settings.validate_url.clone();
         let request = match self.settings.validation {
             CasValidation::SamlValidate => {
@@ -43,13 +48,18 @@ impl Validator {
                 self.client
                     .post(url)
                     .header("content-type", "text/xml; charset=utf-8")
-                    .header("soapaction", "http://www.oasis-open.org/committees/security")
+                    .header(
+                        "soapaction",
+                        "http://www.oasis-open.org/committees/security",
+                    )
                     .body(saml_request(ticket, now))
             }
             flavour => {
                 {
                     let mut query = url.query_pairs_mut();
-                    query.append_pair("service", service).append_pair("ticket", ticket);
+                    query
+                        .append_pair("service", service)
+                        .append_pair("ticket", ticket);
                     if self.settings.renew {
                         query.append_pair("renew", "true");
                     }
@@ -74,13 +84,19 @@ impl Validator {
                     now: i64::try_from(now).unwrap_or(i64::MAX),
                 },
             ),
-            CasValidation::ServiceValidate | CasValidation::P3 => parse::parse_service_response(&body),
+            CasValidation::ServiceValidate | CasValidation::P3 => {
+                parse::parse_service_response(&body)
+            }
             CasValidation::Json => parse::parse_json(&body),
             CasValidation::Validate => parse::parse_cas1(&body),
         };
         parsed.map_err(|err| match err {
-            CasParseError::Refused { code } if code == "INVALID_SERVICE" => AuthError::InvalidService,
-            CasParseError::Refused { code } if code == "INTERNAL_ERROR" => AuthError::ProviderError(200),
+            CasParseError::Refused { code } if code == "INVALID_SERVICE" => {
+                AuthError::InvalidService
+            }
+            CasParseError::Refused { code } if code == "INTERNAL_ERROR" => {
+                AuthError::ProviderError(200)
+            }
             CasParseError::Refused { code } => AuthError::InvalidTicket { code },
             CasParseError::Condition(why) => AuthError::Rejected(why),
             err @ (CasParseError::TooLarge | CasParseError::Malformed(_)) => {
@@ -174,8 +190,18 @@ mod tests {
 
     #[test]
     fn instants_round_trip_through_the_parser() {
-        for now in [0u64, 951_782_400, 1_700_000_000, 1_795_838_400, 4_102_444_799] {
-            assert_eq!(parse::parse_instant(&format_instant(now)), Some(now as i64), "{now}");
+        for now in [
+            0u64,
+            951_782_400,
+            1_700_000_000,
+            1_795_838_400,
+            4_102_444_799,
+        ] {
+            assert_eq!(
+                parse::parse_instant(&format_instant(now)),
+                Some(now as i64),
+                "{now}"
+            );
         }
         assert_eq!(format_instant(1_795_838_400), "2026-11-28T04:00:00Z");
     }

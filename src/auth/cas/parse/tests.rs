@@ -67,7 +67,13 @@ const SERVICE: &str = "https://pronote.example.fr/auth/callback/parent/ent";
 /// 2026-11-29T04:10:00Z
 const NOW: i64 = 1_795_925_400;
 
-fn saml(recipient: &str, audience: &str, not_before: &str, not_after: &str, status: &str) -> String {
+fn saml(
+    recipient: &str,
+    audience: &str,
+    not_before: &str,
+    not_after: &str,
+    status: &str,
+) -> String {
     format!(
         r#"<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header/><SOAP-ENV:Body>
 <Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" IssueInstant="2026-11-29T04:10:00Z" MajorVersion="1" MinorVersion="1" Recipient="{recipient}" ResponseID="_r1">
@@ -93,11 +99,20 @@ fn saml(recipient: &str, audience: &str, not_before: &str, not_after: &str, stat
 }
 
 fn good_saml() -> String {
-    saml(SERVICE, SERVICE, "2026-11-29T04:09:50Z", "2026-11-29T04:10:50Z", "samlp:Success")
+    saml(
+        SERVICE,
+        SERVICE,
+        "2026-11-29T04:09:50Z",
+        "2026-11-29T04:10:50Z",
+        "samlp:Success",
+    )
 }
 
 fn expect() -> SamlExpectations<'static> {
-    SamlExpectations { service: SERVICE, now: NOW }
+    SamlExpectations {
+        service: SERVICE,
+        now: NOW,
+    }
 }
 
 #[test]
@@ -106,7 +121,10 @@ fn apereo_cas3_gives_user_and_multivalued_attributes() {
     assert_eq!(success.user, "F08001ut");
     assert_eq!(success.attributes["nom"], ["MARTIN"]);
     assert_eq!(success.attributes["dateNaissance"], ["07/03/2011"]);
-    assert_eq!(success.attributes["categories"], ["National_2", "National_4"]);
+    assert_eq!(
+        success.attributes["categories"],
+        ["National_2", "National_4"]
+    );
 }
 
 #[test]
@@ -135,15 +153,24 @@ fn failure_codes_are_reported_and_sanitised() {
             r#"<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationFailure code="{code}">Ticket ST-1-secret not recognized</cas:authenticationFailure></cas:serviceResponse>"#
         )
     };
-    for code in ["INVALID_TICKET", "INVALID_SERVICE", "INVALID_REQUEST", "INTERNAL_ERROR"] {
+    for code in [
+        "INVALID_TICKET",
+        "INVALID_SERVICE",
+        "INVALID_REQUEST",
+        "INTERNAL_ERROR",
+    ] {
         assert_eq!(
             parse_service_response(failure(code).as_bytes()),
-            Err(CasParseError::Refused { code: code.to_owned() })
+            Err(CasParseError::Refused {
+                code: code.to_owned()
+            })
         );
     }
     assert_eq!(
         parse_service_response(failure("x y &lt;z&gt;").as_bytes()),
-        Err(CasParseError::Refused { code: "UNKNOWN".to_owned() })
+        Err(CasParseError::Refused {
+            code: "UNKNOWN".to_owned()
+        })
     );
     // The server's message (which may quote the ticket) never reaches the error.
     let err = parse_service_response(failure("INVALID_TICKET").as_bytes()).unwrap_err();
@@ -161,16 +188,27 @@ fn json_success_and_failure() {
     let failure = br#"{"serviceResponse":{"authenticationFailure":{"code":"INVALID_TICKET","description":"x"}}}"#;
     assert_eq!(
         parse_json(failure),
-        Err(CasParseError::Refused { code: "INVALID_TICKET".to_owned() })
+        Err(CasParseError::Refused {
+            code: "INVALID_TICKET".to_owned()
+        })
     );
-    assert!(matches!(parse_json(b"{\"serviceResponse\":{}}"), Err(CasParseError::Malformed(_))));
+    assert!(matches!(
+        parse_json(b"{\"serviceResponse\":{}}"),
+        Err(CasParseError::Malformed(_))
+    ));
 }
 
 #[test]
 fn cas1_yes_and_no() {
     assert_eq!(parse_cas1(b"yes\ncmartin\n").unwrap().user, "cmartin");
-    assert!(matches!(parse_cas1(b"no\n\n"), Err(CasParseError::Refused { .. })));
-    assert!(matches!(parse_cas1(b"yes\n\n"), Err(CasParseError::Malformed(_))));
+    assert!(matches!(
+        parse_cas1(b"no\n\n"),
+        Err(CasParseError::Refused { .. })
+    ));
+    assert!(matches!(
+        parse_cas1(b"yes\n\n"),
+        Err(CasParseError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -178,32 +216,77 @@ fn saml11_with_attributes_is_accepted_within_its_conditions() {
     let success = parse_saml11(good_saml().as_bytes(), expect()).unwrap();
     assert_eq!(success.user, "claire.martin");
     assert_eq!(success.attributes["nom"], ["Martin"]);
-    assert_eq!(success.attributes["categories"], ["National_2", "National_4"]);
+    assert_eq!(
+        success.attributes["categories"],
+        ["National_2", "National_4"]
+    );
 }
 
 #[test]
 fn saml11_audience_recipient_and_time_are_checked() {
     let other = "https://evil.example/auth/callback/parent/ent";
     let cases = [
-        saml(other, SERVICE, "2026-11-29T04:09:50Z", "2026-11-29T04:10:50Z", "samlp:Success"),
-        saml(SERVICE, other, "2026-11-29T04:09:50Z", "2026-11-29T04:10:50Z", "samlp:Success"),
-        saml(SERVICE, SERVICE, "2026-11-29T04:20:00Z", "2026-11-29T04:30:00Z", "samlp:Success"),
-        saml(SERVICE, SERVICE, "2026-11-29T03:00:00Z", "2026-11-29T03:05:00Z", "samlp:Success"),
+        saml(
+            other,
+            SERVICE,
+            "2026-11-29T04:09:50Z",
+            "2026-11-29T04:10:50Z",
+            "samlp:Success",
+        ),
+        saml(
+            SERVICE,
+            other,
+            "2026-11-29T04:09:50Z",
+            "2026-11-29T04:10:50Z",
+            "samlp:Success",
+        ),
+        saml(
+            SERVICE,
+            SERVICE,
+            "2026-11-29T04:20:00Z",
+            "2026-11-29T04:30:00Z",
+            "samlp:Success",
+        ),
+        saml(
+            SERVICE,
+            SERVICE,
+            "2026-11-29T03:00:00Z",
+            "2026-11-29T03:05:00Z",
+            "samlp:Success",
+        ),
     ];
     for case in cases {
-        assert!(matches!(parse_saml11(case.as_bytes(), expect()), Err(CasParseError::Condition(_))));
+        assert!(matches!(
+            parse_saml11(case.as_bytes(), expect()),
+            Err(CasParseError::Condition(_))
+        ));
     }
-    let refused = saml(SERVICE, SERVICE, "2026-11-29T04:09:50Z", "2026-11-29T04:10:50Z", "samlp:Responder");
+    let refused = saml(
+        SERVICE,
+        SERVICE,
+        "2026-11-29T04:09:50Z",
+        "2026-11-29T04:10:50Z",
+        "samlp:Responder",
+    );
     assert_eq!(
         parse_saml11(refused.as_bytes(), expect()),
-        Err(CasParseError::Refused { code: "Responder".to_owned() })
+        Err(CasParseError::Refused {
+            code: "Responder".to_owned()
+        })
     );
 }
 
 #[test]
 fn saml11_with_two_assertions_is_refused() {
-    let doubled = good_saml().replacen("</Assertion>", "</Assertion><Assertion xmlns=\"urn:oasis:names:tc:SAML:1.0:assertion\"/>", 1);
-    assert!(matches!(parse_saml11(doubled.as_bytes(), expect()), Err(CasParseError::Malformed(_))));
+    let doubled = good_saml().replacen(
+        "</Assertion>",
+        "</Assertion><Assertion xmlns=\"urn:oasis:names:tc:SAML:1.0:assertion\"/>",
+        1,
+    );
+    assert!(matches!(
+        parse_saml11(doubled.as_bytes(), expect()),
+        Err(CasParseError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -212,28 +295,40 @@ fn dtds_and_external_entities_are_refused() {
         "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{}",
         APEREO_P3.replace("MARTIN", "&x;")
     );
-    assert!(matches!(parse_service_response(xxe.as_bytes()), Err(CasParseError::Malformed(_))));
+    assert!(matches!(
+        parse_service_response(xxe.as_bytes()),
+        Err(CasParseError::Malformed(_))
+    ));
     let bomb = format!(
         "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>{}",
         good_saml()
     );
-    assert!(matches!(parse_saml11(bomb.as_bytes(), expect()), Err(CasParseError::Malformed(_))));
+    assert!(matches!(
+        parse_saml11(bomb.as_bytes(), expect()),
+        Err(CasParseError::Malformed(_))
+    ));
 }
 
 #[test]
 fn garbage_and_huge_bodies_fail_cleanly() {
-    for garbage in [&b""[..], b"\xff\xfe\x00", b"<html><body>Erreur 500</body></html>", b"<cas:serviceResponse>", b"null", b"{}"] {
+    for garbage in [
+        &b""[..],
+        b"\xff\xfe\x00",
+        b"<html><body>Erreur 500</body></html>",
+        b"<cas:serviceResponse>",
+        b"null",
+        b"{}",
+    ] {
         assert!(parse_service_response(garbage).is_err());
         assert!(parse_json(garbage).is_err());
         assert!(parse_saml11(garbage, expect()).is_err());
         assert!(parse_cas1(garbage).is_err());
     }
-    let huge = format!(
-        "{}{}",
-        APEREO_P3,
-        " ".repeat(MAX_RESPONSE_BYTES)
+    let huge = format!("{}{}", APEREO_P3, " ".repeat(MAX_RESPONSE_BYTES));
+    assert_eq!(
+        parse_service_response(huge.as_bytes()),
+        Err(CasParseError::TooLarge)
     );
-    assert_eq!(parse_service_response(huge.as_bytes()), Err(CasParseError::TooLarge));
     let deep = format!("{}{}", "<a>".repeat(5000), "</a>".repeat(5000));
     assert!(parse_service_response(deep.as_bytes()).is_err());
 }
@@ -241,7 +336,16 @@ fn garbage_and_huge_bodies_fail_cleanly() {
 #[test]
 fn user_must_be_present_and_single() {
     let empty = APEREO_P3.replace("F08001ut", "  ");
-    assert!(matches!(parse_service_response(empty.as_bytes()), Err(CasParseError::Malformed(_))));
-    let doubled = APEREO_P3.replace("<cas:user>F08001ut</cas:user>", "<cas:user>a</cas:user><cas:user>b</cas:user>");
-    assert!(matches!(parse_service_response(doubled.as_bytes()), Err(CasParseError::Malformed(_))));
+    assert!(matches!(
+        parse_service_response(empty.as_bytes()),
+        Err(CasParseError::Malformed(_))
+    ));
+    let doubled = APEREO_P3.replace(
+        "<cas:user>F08001ut</cas:user>",
+        "<cas:user>a</cas:user><cas:user>b</cas:user>",
+    );
+    assert!(matches!(
+        parse_service_response(doubled.as_bytes()),
+        Err(CasParseError::Malformed(_))
+    ));
 }
