@@ -413,6 +413,7 @@ async fn login_redirect_carries_the_fixed_parameters() {
 
 #[tokio::test]
 async fn replayed_ticket_is_refused() {
+    passerelle::telemetry::metrics();
     let cas = CasServer::start().await;
     let setup = gateway(&cas.base, "p3", "never", "").await;
     let mut browser = Browser::new();
@@ -612,4 +613,27 @@ async fn login_true_opens_the_direct_form_only_when_always_allowed() {
         .await;
     assert!(delegated.location.unwrap().starts_with(&cas.base));
     never.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn gateway_logout_ends_the_session_and_can_end_the_cas_session_too() {
+    let cas = CasServer::start().await;
+    let setup = gateway(&cas.base, "p3", "never", "cas_logout = true").await;
+    let mut browser = Browser::new();
+    full_login(&mut browser, &setup, &cas).await;
+    let logout = browser.get(&format!("{}/auth/logout", setup.base)).await;
+    assert_eq!(logout.status, 303);
+    let service = url::form_urlencoded::byte_serialize(
+        format!("{}/pronote/parent.html", setup.base).as_bytes(),
+    )
+    .collect::<String>();
+    assert_eq!(
+        logout.location.as_deref(),
+        Some(format!("{}/logout?service={service}", cas.base).as_str())
+    );
+    let after = browser
+        .get(&format!("{}/pronote/parent.html", setup.base))
+        .await;
+    assert_eq!(after.status, 303, "the gateway session is gone");
+    setup.running.shutdown().await;
 }

@@ -264,3 +264,30 @@ pub trait Delegation: Send + Sync {
         async { Ok(()) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_tokens_are_the_users_fault_and_outages_are_not() {
+        for err in [
+            AuthError::Replayed,
+            AuthError::InvalidService,
+            AuthError::InvalidTicket {
+                code: "INVALID_TICKET".to_owned(),
+            },
+        ] {
+            assert!(err.is_user_fault(), "{err:?}");
+            assert!(!err.is_provider_down(), "{err:?}");
+        }
+        for err in [
+            AuthError::Unreachable("délai dépassé".to_owned()),
+            AuthError::ProviderError(503),
+        ] {
+            assert!(!err.is_user_fault(), "{err:?}");
+            assert!(err.is_provider_down(), "{err:?}");
+        }
+        assert!(!AuthError::Malformed("x".to_owned()).is_provider_down());
+    }
+}

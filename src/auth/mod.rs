@@ -195,7 +195,10 @@ impl LoginFlow {
                     .append(SET_COOKIE, self.pending_spec().set(&cookie_value));
                 response
             }
-            Err(err) => self.delegation_failed(space, settings, requested, client_ip, &err),
+            Err(err) => {
+                self.delegation_failed(space, settings, requested, client_ip, &err)
+                    .await
+            }
         }
     }
 
@@ -242,7 +245,9 @@ impl LoginFlow {
             }
             Ok(_) => {
                 let err = AuthError::NoPendingLogin;
-                return self.delegation_failed(space, settings, "", client_ip, &err);
+                return self
+                    .delegation_failed(space, settings, "", client_ip, &err)
+                    .await;
             }
             Err(err) => {
                 tracing::error!(error = %err, "connexion en attente illisible");
@@ -285,6 +290,7 @@ impl LoginFlow {
                     registered.health.mark_down(now);
                 }
                 self.delegation_failed(space, settings, &pending.return_to, client_ip, &err)
+                    .await
             }
         };
         response
@@ -358,7 +364,7 @@ impl LoginFlow {
 
     /// Log, count and show a failed delegated login; fall back to the direct form when the provider
     /// is down and the space allows it.
-    fn delegation_failed(
+    async fn delegation_failed(
         &self,
         space: SpaceId,
         settings: &SpaceSettings,
@@ -371,13 +377,9 @@ impl LoginFlow {
         metrics::counter!("passerelle_logins_total", "protocol" => "delegation", "outcome" => err.code())
             .increment(1);
         if err.is_user_fault() {
-            let guard = self.guard.clone();
-            // Reported in the background: the guard's store must not delay the error page.
-            tokio::spawn(async move {
-                guard
-                    .record_failure(client_ip, None, FailureKind::InvalidTicket)
-                    .await;
-            });
+            self.guard
+                .record_failure(client_ip, None, FailureKind::InvalidTicket)
+                .await;
         }
         let fallback = matches!(
             settings.direct_login,
