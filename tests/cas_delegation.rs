@@ -383,6 +383,23 @@ async fn saml_validate_login_reaches_the_upstream_with_the_identity() {
 }
 
 #[tokio::test]
+async fn cas1_validate_login_gives_the_principal() {
+    let cas = CasServer::start().await;
+    let setup = gateway(&cas.base, "validate", "never", "").await;
+    let mut browser = Browser::new();
+    let echo = full_login(&mut browser, &setup, &cas).await;
+    assert!(
+        echo.contains("x-passerelle-user: claire.martin\n"),
+        "{echo}"
+    );
+    assert!(
+        !echo.contains("x-passerelle-nom"),
+        "CAS 1 releases no attribute: {echo}"
+    );
+    setup.running.shutdown().await;
+}
+
+#[tokio::test]
 async fn login_redirect_carries_the_fixed_parameters() {
     let cas = CasServer::start().await;
     let setup = gateway(
@@ -635,5 +652,36 @@ async fn gateway_logout_ends_the_session_and_can_end_the_cas_session_too() {
         .get(&format!("{}/pronote/parent.html", setup.base))
         .await;
     assert_eq!(after.status, 303, "the gateway session is gone");
+    setup.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn cas_server_dying_during_validation_falls_back_to_the_direct_form() {
+    let cas = CasServer::start().await;
+    let setup = gateway(&cas.base, "samlValidate", "when_idp_down", "").await;
+    let mut browser = Browser::new();
+    let to_cas = browser
+        .get(&format!("{}/pronote/parent.html?fd=1", setup.base))
+        .await
+        .location
+        .unwrap();
+    assert!(
+        to_cas.starts_with(&cas.base),
+        "the CAS server is up: {to_cas}"
+    );
+    let back = browser.cas_login(&to_cas).await;
+    drop(cas); // The CAS server goes away between login and validation.
+    let callback = browser.get(&back).await;
+    assert_eq!(callback.status, 303, "{}", callback.body);
+    let location = callback.location.unwrap();
+    assert_eq!(
+        location, "/auth/login/parent?retour=%2Fpronote%2Fparent.html%3Ffd%3D1",
+        "direct form, keeping the page first asked for"
+    );
+    let form = browser.get(&format!("{}{location}", setup.base)).await;
+    assert_eq!(
+        form.status, 200,
+        "the direct form is open while the ENT is down"
+    );
     setup.running.shutdown().await;
 }
