@@ -150,7 +150,9 @@ impl AuthError {
         }
     }
 
-    /// Whether the person (or someone acting for them) caused it: the guard counts these.
+    /// Whether the person (or someone acting for them) presented a bad token: the guard counts these.
+    /// A missing token is not counted: CAS `gateway=true` comes back without one when the person has
+    /// no ENT session.
     pub fn is_user_fault(&self) -> bool {
         matches!(
             self,
@@ -158,7 +160,6 @@ impl AuthError {
                 | AuthError::InvalidTicket { .. }
                 | AuthError::InvalidService
                 | AuthError::Rejected(_)
-                | AuthError::MissingToken
         )
     }
 
