@@ -23,6 +23,8 @@
 #   BENCH_PORT_BASE [18180]: six consecutive ports from there are used
 #   PASSERELLE_BENCH_REDIS [redis://127.0.0.1:6379/]   SKIP_REDIS=1 leaves the Redis target out
 #   NGINX_WORKERS [auto]: worker processes of the nginx proxy (Passerelle uses one thread per core)
+#   PROFILE=1: instead of the rounds, sample pass-mem with `perf record -e cpu-clock` during one wrk
+#     run and write the flat profile to target/bench-proxy/profile.txt (PERF_CALL_GRAPH=dwarf for stacks)
 #   CARGO_TARGET_DIR: where the release build goes [<repo>/target]
 # Needs: cargo, curl, and Debian's nginx and wrk (installed with apt-get when missing).
 
@@ -293,6 +295,24 @@ run_wrk() { # target duration -> appends "target rps p50us p99us" unless warm-up
     printf '%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" >>"$RESULTS"
     log "$(printf '  %-11s %10.0f req/s   p50 %6d us   p99 %6d us' "$1" "$rps" "$p50" "$p99")"
 }
+
+if [[ ${PROFILE:-0} == 1 ]]; then
+    # Sample Passerelle (memory store) on the CPU clock while wrk loads it: works without hardware
+    # counters (VMs, containers). The flat profile, by symbol, goes to target/bench-proxy/.
+    command -v perf >/dev/null || die "PROFILE=1 needs perf (Debian: linux-perf)"
+    mkdir -p "$TARGET_DIR/bench-proxy"
+    run_wrk pass-mem "$WARMUP" warmup
+    secs=${DURATION%s}
+    perf record -q -F 1999 -e cpu-clock ${PERF_CALL_GRAPH:+--call-graph "$PERF_CALL_GRAPH"} \
+        -p "${PIDS[0]}" -o "$WORK/perf.data" -- sleep "$secs" 2>/dev/null &
+    perf_pid=$!
+    run_wrk pass-mem "$DURATION"
+    wait "$perf_pid" || true
+    perf report -q -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
+        head -n "${PROFILE_LINES:-80}" >"$TARGET_DIR/bench-proxy/profile.txt"
+    log "profile of pass-mem written to $TARGET_DIR/bench-proxy/profile.txt"
+    exit 0
+fi
 
 n=${#TARGETS[@]}
 log "warm-up ($WARMUP per target)"

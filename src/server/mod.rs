@@ -4,6 +4,7 @@
 
 pub mod client_ip;
 mod gateway;
+mod request_metrics;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -122,6 +123,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         flow,
         clock,
         proto,
+        requests: request_metrics::RequestCounters::new(),
         config: Arc::clone(&config),
     });
 
