@@ -117,7 +117,16 @@ fn lookup_memory(c: &mut Criterion) {
     );
     let id = rt.block_on(seeded(&sessions, 10_000));
     let headers = browser_request(&id);
+    // What the gateway does: the record is shared with the store, not copied.
     c.bench_function("session_lookup/memory_10k_sessions", |b| {
+        b.to_async(&rt).iter(|| async {
+            let id = cookie::find(black_box(&headers), COOKIE_NAME).and_then(SessionId::parse);
+            let id = id.expect("cookie");
+            sessions.lookup_shared(&id).await.expect("lookup")
+        })
+    });
+    // The owned copy other callers get (admin views, logout), for comparison.
+    c.bench_function("session_lookup/memory_10k_sessions_owned_copy", |b| {
         b.to_async(&rt).iter(|| async {
             let id = cookie::find(black_box(&headers), COOKIE_NAME).and_then(SessionId::parse);
             let id = id.expect("cookie");
@@ -132,6 +141,8 @@ fn lookup_redis(c: &mut Criterion) {
         .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
     let prefix = format!("passerelle-bench-{}:", std::process::id());
     let clock = Clock::System;
+    // The connection manager spawns its driver task: it needs the runtime entered.
+    let _entered = rt.enter();
     let store = RedisStore::new(&url, &prefix, clock.clone()).expect("redis client");
     if let Err(err) = rt.block_on(store.ping()) {
         panic!("Redis unreachable at {url}: {err}");
@@ -143,7 +154,7 @@ fn lookup_redis(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let id = cookie::find(black_box(&headers), COOKIE_NAME).and_then(SessionId::parse);
             let id = id.expect("cookie");
-            sessions.lookup(&id).await.expect("lookup")
+            sessions.lookup_shared(&id).await.expect("lookup")
         })
     });
     rt.block_on(sessions.destroy(&id.key())).expect("cleanup");
