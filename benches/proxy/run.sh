@@ -23,6 +23,7 @@
 #   BENCH_PORT_BASE [18180]: six consecutive ports from there are used
 #   PASSERELLE_BENCH_REDIS [redis://127.0.0.1:6379/]   SKIP_REDIS=1 leaves the Redis target out
 #   NGINX_WORKERS [auto]: worker processes of the nginx proxy (Passerelle uses one thread per core)
+#   CPU_COST [1]: measure each server's CPU time per request with `perf stat` when perf works
 #   PROFILE=1: instead of the rounds, sample pass-mem with `perf record -e cpu-clock` during one wrk
 #     run and write the flat profile to target/bench-proxy/profile.txt (PERF_CALL_GRAPH=dwarf for stacks)
 #   CARGO_TARGET_DIR: where the release build goes [<repo>/target]
@@ -282,18 +283,47 @@ to_us() { # wrk latency (850.00us, 1.23ms, 1.01s) -> microseconds
 }
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
-run_wrk() { # target duration -> appends "target rps p50us p99us" unless warm-up
-    local out
+seconds() { # wrk duration (10s, 2m, 30) -> seconds
+    case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac
+}
+server_pids() { # target -> the processes that serve it (nginx workers, or the Passerelle process)
+    case $1 in
+    direct) pgrep -d, -P "$(cat "$WORK/upstream.pid")" ;;
+    nginx) pgrep -d, -P "$(cat "$WORK/nginx.pid")" ;;
+    pass-mem) echo "${PIDS[0]}" ;;
+    pass-redis) echo "${PIDS[1]}" ;;
+    esac
+}
+# CPU time of the target's own processes during the run (perf stat, software clock), so the table can
+# say how much CPU one request costs each server: steadier than req/s when the cores are shared.
+USE_PERF=0
+if [[ ${CPU_COST:-1} == 1 ]] && command -v perf >/dev/null &&
+    perf stat -x, -e task-clock -o /dev/null true 2>/dev/null; then
+    USE_PERF=1
+fi
+run_wrk() { # target duration [warmup] -> appends "target rps p50us p99us cpu_us_per_request"
+    local out secs
+    secs=$(seconds "$2")
+    if [[ $USE_PERF == 1 && ${3:-} != warmup ]]; then
+        perf stat -x, -e task-clock -p "$(server_pids "$1")" -o "$WORK/stat-$1" -- sleep "$secs" \
+            >/dev/null 2>&1 &
+        STAT_PID=$!
+    fi
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency \
         -H "Cookie: $COOKIE_NAME=${COOKIE[$1]}" "${URL[$1]}" 2>&1) || die "wrk failed on $1: $out"
     if grep -q 'Non-2xx' <<<"$out"; then die "$1 answered errors under load: $out"; fi
     [[ ${3:-} == warmup ]] && return
-    local rps p50 p99
+    local rps p50 p99 cpu=0
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    printf '%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" >>"$RESULTS"
-    log "$(printf '  %-11s %10.0f req/s   p50 %6d us   p99 %6d us' "$1" "$rps" "$p50" "$p99")"
+    if [[ $USE_PERF == 1 ]]; then
+        wait "$STAT_PID" 2>/dev/null || true
+        cpu=$(awk -F, -v rps="$rps" -v secs="$secs" '$3 ~ /task-clock/ && rps > 0 {
+            printf "%.1f", $1 * 1000 / (rps * secs) }' "$WORK/stat-$1" 2>/dev/null)
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" "${cpu:-0}" >>"$RESULTS"
+    log "$(printf '  %-11s %10.0f req/s   p50 %6d us   p99 %6d us   cpu %6s us/req' "$1" "$rps" "$p50" "$p99" "${cpu:-?}")"
 }
 
 if [[ ${PROFILE:-0} == 1 ]]; then
@@ -308,8 +338,14 @@ if [[ ${PROFILE:-0} == 1 ]]; then
     perf_pid=$!
     run_wrk pass-mem "$DURATION"
     wait "$perf_pid" || true
-    perf report -q -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
-        head -n "${PROFILE_LINES:-80}" >"$TARGET_DIR/bench-proxy/profile.txt"
+    {
+        echo "# pass-mem, perf record -e cpu-clock, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+        echo "# share by binary:"
+        perf report -q -i "$WORK/perf.data" --stdio --no-children --sort dso 2>/dev/null
+        echo "# top symbols:"
+        perf report -q -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
+            head -n "${PROFILE_LINES:-80}"
+    } | sed 's/ *$//' >"$TARGET_DIR/bench-proxy/profile.txt"
     log "profile of pass-mem written to $TARGET_DIR/bench-proxy/profile.txt"
     exit 0
 fi
@@ -326,8 +362,9 @@ done
 
 # ---- table ---------------------------------------------------------------------------------------
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-declare -A RPS P50 P99
+declare -A RPS P50 P99 CPU
 for target in "${TARGETS[@]}"; do
+    CPU[$target]=$(awk -v t="$target" '$1 == t { print $5 }' "$RESULTS" | median)
     RPS[$target]=$(awk -v t="$target" '$1 == t { print $2 }' "$RESULTS" | median)
     P50[$target]=$(awk -v t="$target" '$1 == t { print $3 }' "$RESULTS" | median)
     P99[$target]=$(awk -v t="$target" '$1 == t { print $4 }' "$RESULTS" | median)
@@ -339,14 +376,19 @@ echo "Passerelle proxy benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS round(s), order rotated each round; medians over rounds."
 echo "GET $PAGE (2 KB), HTTP/1.1 keep-alive, loopback. Load generator and servers share the same $cores cores."
 echo
-printf '| %-10s | %10s | %9s | %9s | %8s | %8s | %8s |\n' target "req/s" "p50 (ms)" "p99 (ms)" "/nginx" "/direct" "+p99 ms"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------ ------------ ----------- ----------- ---------- ---------- ----------
+printf '| %-10s | %10s | %9s | %9s | %8s | %8s | %8s | %10s |\n' target "req/s" "p50 (ms)" "p99 (ms)" "/nginx" "/direct" "+p99 ms" "CPU us/req"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ ------------ ----------- ----------- ---------- ---------- ---------- ------------
 for target in "${TARGETS[@]}"; do
     awk -v t="$target" -v r="${RPS[$target]}" -v p50="${P50[$target]}" -v p99="${P99[$target]}" \
-        -v rn="${RPS[nginx]}" -v rd="${RPS[direct]}" -v p99d="${P99[direct]}" 'BEGIN {
-        printf "| %-10s | %10.0f | %9.3f | %9.3f | %8.3f | %8.3f | %8.3f |\n",
-            t, r, p50 / 1000, p99 / 1000, r / rn, r / rd, (p99 - p99d) / 1000 }'
+        -v rn="${RPS[nginx]}" -v rd="${RPS[direct]}" -v p99d="${P99[direct]}" -v cpu="${CPU[$target]}" \
+        -v perf="$USE_PERF" 'BEGIN {
+        printf "| %-10s | %10.0f | %9.3f | %9.3f | %8.3f | %8.3f | %8.3f | %10s |\n",
+            t, r, p50 / 1000, p99 / 1000, r / rn, r / rd, (p99 - p99d) / 1000,
+            perf ? sprintf("%.1f", cpu) : "-" }'
 done
 echo
 echo "/nginx and /direct: throughput ratios (DESIGN §10 target for Passerelle: /nginx >= 0.90)."
 echo "+p99 ms: p99 minus the direct upstream's p99 at the same load (target: under 1 ms)."
+echo "CPU us/req: CPU time (perf stat task-clock) of that target's own processes per request: nginx"
+echo "workers for direct and nginx, the Passerelle process for pass-* (the upstream's and Redis's"
+echo "CPU are not in it). '-' when perf is unavailable; CPU_COST=0 turns it off."
