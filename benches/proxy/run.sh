@@ -26,6 +26,7 @@
 #   CPU_COST [1]: measure each server's CPU time per request with `perf stat` when perf works
 #   PROFILE=1: instead of the rounds, sample pass-mem with `perf record -e cpu-clock` during one wrk
 #     run and write the flat profile to target/bench-proxy/profile.txt (PERF_CALL_GRAPH=dwarf for stacks)
+#   HOLD=1: start everything, print URLs, pids and cookies, and wait HOLD_SECONDS [600] (manual work)
 #   CARGO_TARGET_DIR: where the release build goes [<repo>/target]
 # Needs: cargo, curl, and Debian's nginx and wrk (installed with apt-get when missing).
 
@@ -325,6 +326,15 @@ run_wrk() { # target duration [warmup] -> appends "target rps p50us p99us cpu_us
     printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" "${cpu:-0}" >>"$RESULTS"
     log "$(printf '  %-11s %10.0f req/s   p50 %6d us   p99 %6d us   cpu %6s us/req' "$1" "$rps" "$p50" "$p99" "${cpu:-?}")"
 }
+
+if [[ ${HOLD:-0} == 1 ]]; then
+    # Leave everything running for manual profiling; Ctrl-C (or the end of HOLD_SECONDS) cleans up.
+    for target in "${TARGETS[@]}"; do
+        log "$target: ${URL[$target]} pids $(server_pids "$target") cookie $COOKIE_NAME=${COOKIE[$target]}"
+    done
+    sleep "${HOLD_SECONDS:-600}"
+    exit 0
+fi
 
 if [[ ${PROFILE:-0} == 1 ]]; then
     # Sample Passerelle (memory store) on the CPU clock while wrk loads it: works without hardware
