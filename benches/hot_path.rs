@@ -18,9 +18,7 @@ use passerelle::config::SessionSettings;
 use passerelle::identity::signed_headers::HeaderSigner;
 use passerelle::identity::{Identity, MappedFields, Protocol};
 use passerelle::proxy::ForwardedFor;
-use passerelle::session::{
-    AnyStore, MemoryStore, RedisStore, SessionId, Sessions, Store, cookie,
-};
+use passerelle::session::{AnyStore, MemoryStore, RedisStore, SessionId, Sessions, Store, cookie};
 use passerelle::space::SpaceId;
 
 const COOKIE_NAME: &str = "passerelle_session";
@@ -68,11 +66,17 @@ fn browser_request(id: &SessionId) -> HeaderMap {
     );
     put("accept-language", "fr,fr-FR;q=0.8,en-US;q=0.5,en;q=0.3");
     put("accept-encoding", "gzip, deflate, br, zstd");
-    put("referer", "https://pronote.college-exemple.fr/pronote/parent.html");
+    put(
+        "referer",
+        "https://pronote.college-exemple.fr/pronote/parent.html",
+    );
     put("connection", "keep-alive");
     put(
         "cookie",
-        &format!("ielang=1036; {COOKIE_NAME}={}; pronote_theme=clair", id.as_str()),
+        &format!(
+            "ielang=1036; {COOKIE_NAME}={}; pronote_theme=clair",
+            id.as_str()
+        ),
     );
     headers
 }

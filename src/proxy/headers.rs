@@ -109,7 +109,10 @@ impl ForwardedFor {
             }
         };
         set(X_FORWARDED_FOR, HeaderValue::from_str(&forwarded[ip]).ok());
-        set(X_FORWARDED_PROTO, Some(HeaderValue::from_static(self.proto)));
+        set(
+            X_FORWARDED_PROTO,
+            Some(HeaderValue::from_static(self.proto)),
+        );
         set(FORWARDED, HeaderValue::from_str(&forwarded).ok());
         set(
             X_FORWARDED_HOST,

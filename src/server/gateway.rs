@@ -122,10 +122,14 @@ impl Gateway {
             return Ok(None);
         };
         // Shared, not copied: the memory store hands out its own record.
-        self.flow.sessions().lookup_shared(&id).await.map_err(|err| {
-            tracing::error!(error = %err, "lecture de session impossible");
-            web::page(ui::service_unavailable())
-        })
+        self.flow
+            .sessions()
+            .lookup_shared(&id)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "lecture de session impossible");
+                web::page(ui::service_unavailable())
+            })
     }
 
     async fn proxy(

@@ -13,8 +13,8 @@ use crate::space::SpaceId;
 
 /// Every status label `gateway::status_label` can produce.
 pub(super) const STATUSES: [&str; 23] = [
-    "101", "200", "204", "206", "301", "302", "303", "304", "400", "401", "403", "404", "413", "429",
-    "500", "502", "503", "504", "1xx", "2xx", "3xx", "4xx", "5xx",
+    "101", "200", "204", "206", "301", "302", "303", "304", "400", "401", "403", "404", "413",
+    "429", "500", "502", "503", "504", "1xx", "2xx", "3xx", "4xx", "5xx",
 ];
 /// The nine spaces, then `auth`, then `autre`.
 const AREAS: usize = SpaceId::ALL.len() + 2;

@@ -180,7 +180,10 @@ mod tests {
             .unwrap();
         assert_eq!(held.last_seen, 1_000);
         assert_eq!(store.get(&key).await.unwrap().unwrap().last_seen, 1_100);
-        assert_eq!(store.get_shared(&key).await.unwrap().unwrap().last_seen, 1_100);
+        assert_eq!(
+            store.get_shared(&key).await.unwrap().unwrap().last_seen,
+            1_100
+        );
     }
 
     #[tokio::test]
