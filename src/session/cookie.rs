@@ -34,7 +34,11 @@ pub fn strip(headers: &mut HeaderMap, names: &[&str]) {
         return;
     }
     // One string for what is kept, sized once, rather than one per cookie and a join.
-    let room = headers.get_all(COOKIE).iter().map(|value| value.len() + 2).sum();
+    let room = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|value| value.len() + 2)
+        .sum();
     let mut kept = String::with_capacity(room);
     let pairs = headers
         .get_all(COOKIE)
