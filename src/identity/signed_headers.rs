@@ -22,6 +22,8 @@
 //! shared key. The upstream recomputes it, compares in constant time, and refuses a timestamp older than
 //! a few seconds. [`verify`] is the reference implementation.
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, Mac};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -119,12 +121,22 @@ impl HeaderSigner {
     }
 
     /// Add the identity headers and their signature.
+    ///
+    /// Runs on every authenticated request: the only allocations are the header values themselves
+    /// (a `HeaderValue` owns its bytes). Values needing no percent-encoding are borrowed, the
+    /// timestamp and the signature are formatted on the stack, and the MAC is fed the exact bytes
+    /// that are sent.
     pub fn apply(&self, headers: &mut HeaderMap, identity: &Identity, space: SpaceId, now: u64) {
         let fields = &identity.fields;
-        let categories = fields.categories.join(";");
-        let timestamp = now.to_string();
+        let categories: Cow<'_, str> = match fields.categories.as_slice() {
+            [] => Cow::Borrowed(""),
+            [only] => Cow::Borrowed(only),
+            several => Cow::Owned(several.join(";")),
+        };
+        let mut digits = [0u8; 20];
+        let timestamp = decimal(now, &mut digits);
         let values: [Option<&str>; 10] = [
-            (!categories.is_empty()).then_some(categories.as_str()),
+            (!categories.is_empty()).then_some(&*categories),
             fields.code_postal.as_deref(),
             fields.date_naissance.as_deref(),
             fields.id_produit.as_deref(),
@@ -132,7 +144,7 @@ impl HeaderSigner {
             fields.prenom.as_deref(),
             Some(identity.protocol.as_str()),
             Some(space.as_str()),
-            Some(&timestamp),
+            Some(timestamp),
             Some(&identity.login),
         ];
         let mut mac = self.mac.clone();
@@ -145,15 +157,34 @@ impl HeaderSigner {
             mac.update(b"\n");
             headers.insert(name.clone(), encoded);
         }
-        let signature = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
-        if let Ok(value) = HeaderValue::from_str(&signature) {
+        let mut signature = [0u8; 3 + 64];
+        signature[..3].copy_from_slice(b"v1=");
+        if hex::encode_to_slice(mac.finalize().into_bytes(), &mut signature[3..]).is_ok()
+            && let Ok(value) = HeaderValue::from_bytes(&signature)
+        {
             headers.insert(self.signature.clone(), value);
         }
     }
 }
 
+/// `n` in decimal, written into `buffer` (20 digits hold any `u64`).
+fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buffer[start..]).unwrap_or("0")
+}
+
 fn encode_value(value: &str) -> HeaderValue {
-    let encoded = utf8_percent_encode(value, VALUE_ENCODE).to_string();
+    // Borrowed when nothing needs encoding (the usual case): one copy, into the header value.
+    let encoded: Cow<'_, str> = utf8_percent_encode(value, VALUE_ENCODE).into();
     // Percent-encoding leaves only visible ASCII and spaces, which are always valid header bytes.
     HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -230,6 +261,25 @@ mod tests {
                 ..MappedFields::default()
             },
         }
+    }
+
+    #[test]
+    fn timestamps_are_written_in_plain_decimal() {
+        let mut buffer = [0u8; 20];
+        assert_eq!(decimal(0, &mut buffer), "0");
+        assert_eq!(decimal(1_780_000_000, &mut buffer), "1780000000");
+        assert_eq!(decimal(u64::MAX, &mut buffer), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn several_categories_are_joined_with_semicolons() {
+        let signer = HeaderSigner::new("X-Passerelle-", KEY).unwrap();
+        let mut who = claire();
+        who.fields.categories = vec!["National_2".to_owned(), "National_3".to_owned()];
+        let mut headers = HeaderMap::new();
+        signer.apply(&mut headers, &who, SpaceId::Parent, 1_000);
+        assert_eq!(headers["x-passerelle-categories"], "National_2;National_3");
+        assert_eq!(verify(&headers, "X-Passerelle-", KEY, 1_000, 30), Ok(()));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Header hygiene between the client and the upstream.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::HeaderMap;
-use http::header::{CONNECTION, HOST, HeaderName, HeaderValue, UPGRADE};
+use http::header::{CONNECTION, FORWARDED, HOST, HeaderName, HeaderValue, UPGRADE};
 
 /// Headers that describe one connection, not the message, and so never cross a proxy (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 9] = [
@@ -63,35 +64,60 @@ pub struct ForwardedFor {
     pub proto: &'static str,
 }
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 impl ForwardedFor {
+    /// Runs on every proxied request, so it builds one string (`Forwarded`, whose `for=` part is
+    /// also `X-Forwarded-For`) and reuses the client's `Host` value as is.
     pub fn apply(&self, headers: &mut HeaderMap) {
         let host = headers
             .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.contains(['"', ';', ',']))
-            .map(str::to_owned);
-        let ip = self.client_ip.to_string();
-        let node = match self.client_ip {
-            IpAddr::V4(_) => ip.clone(),
-            IpAddr::V6(_) => format!("\"[{ip}]\""),
-        };
-        let mut forwarded = format!("for={node};proto={}", self.proto);
-        if let Some(host) = &host {
-            forwarded.push_str(&format!(";host=\"{host}\""));
-        }
-        let mut set = |name: &'static str, value: &str| {
-            headers.remove(name);
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(name, value);
+            .filter(|h| h.to_str().is_ok_and(|h| !h.contains(['"', ';', ','])))
+            .cloned();
+        let mut forwarded = String::with_capacity(96);
+        forwarded.push_str("for=");
+        let ip = match self.client_ip {
+            IpAddr::V4(_) => {
+                let start = forwarded.len();
+                let _ = write!(forwarded, "{}", self.client_ip);
+                start..forwarded.len()
+            }
+            IpAddr::V6(_) => {
+                forwarded.push_str("\"[");
+                let start = forwarded.len();
+                let _ = write!(forwarded, "{}", self.client_ip);
+                let end = forwarded.len();
+                forwarded.push_str("]\"");
+                start..end
             }
         };
-        set("x-forwarded-for", &ip);
-        set("x-forwarded-proto", self.proto);
-        set("forwarded", &forwarded);
-        match host {
-            Some(host) => set("x-forwarded-host", &host),
-            None => set("x-forwarded-host", ""),
+        forwarded.push_str(";proto=");
+        forwarded.push_str(self.proto);
+        if let Some(host) = host.as_ref().and_then(|h| h.to_str().ok()) {
+            forwarded.push_str(";host=\"");
+            forwarded.push_str(host);
+            forwarded.push('"');
         }
+        let mut set = |name: HeaderName, value: Option<HeaderValue>| match value {
+            Some(value) => {
+                headers.insert(name, value);
+            }
+            None => {
+                headers.remove(name);
+            }
+        };
+        set(X_FORWARDED_FOR, HeaderValue::from_str(&forwarded[ip]).ok());
+        set(
+            X_FORWARDED_PROTO,
+            Some(HeaderValue::from_static(self.proto)),
+        );
+        set(FORWARDED, HeaderValue::from_str(&forwarded).ok());
+        set(
+            X_FORWARDED_HOST,
+            Some(host.unwrap_or_else(|| HeaderValue::from_static(""))),
+        );
     }
 }
 

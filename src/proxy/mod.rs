@@ -4,6 +4,7 @@
 
 mod headers;
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http::header::{HOST, HeaderValue};
@@ -15,6 +16,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use metrics::Histogram;
 
 pub use headers::{ForwardedFor, remove_hop_by_hop};
 
@@ -50,6 +52,9 @@ pub struct Upstream {
     host_header: HeaderValue,
     response_timeout: Duration,
     preserve_host: bool,
+    /// `passerelle_upstream_duration_seconds`, registered on first use rather than looked up in the
+    /// recorder's registry on every request.
+    duration: OnceLock<Histogram>,
 }
 
 /// The upstream URL in the configuration has no usable host.
@@ -91,6 +96,7 @@ impl Upstream {
             host_header,
             response_timeout: settings.response_timeout,
             preserve_host: settings.preserve_host,
+            duration: OnceLock::new(),
         })
     }
 
@@ -133,7 +139,8 @@ impl Upstream {
         let started = Instant::now();
         let sent = self.client.request(Request::from_parts(parts, body));
         let result = tokio::time::timeout(self.response_timeout, sent).await;
-        metrics::histogram!("passerelle_upstream_duration_seconds")
+        self.duration
+            .get_or_init(|| metrics::histogram!("passerelle_upstream_duration_seconds"))
             .record(started.elapsed().as_secs_f64());
         let mut response = match result {
             Err(_) => return Err(ProxyError::Timeout),

@@ -1,6 +1,7 @@
 //! One request's way through the gateway: resolve the client, route, check the session, then either
 //! answer (login, logout, error pages) or proxy with the identity headers.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 use super::client_ip;
+use super::request_metrics::RequestCounters;
 use crate::auth::{
     AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
     SLO_PREFIX,
@@ -33,6 +35,8 @@ pub struct Gateway {
     pub(crate) clock: Clock,
     /// How clients reach us, for `X-Forwarded-Proto`.
     pub(crate) proto: &'static str,
+    /// `passerelle_requests_total`, one registered handle per label pair.
+    pub(crate) requests: RequestCounters,
 }
 
 /// Which part of the site a request was for, as a low-cardinality metrics label.
@@ -49,12 +53,8 @@ impl Gateway {
         } else {
             self.site(request, client_ip).await
         };
-        metrics::counter!(
-            "passerelle_requests_total",
-            "space" => area,
-            "status" => status_label(response.status())
-        )
-        .increment(1);
+        self.requests
+            .increment(area, status_label(response.status()));
         response
     }
 
@@ -162,15 +162,20 @@ impl Gateway {
     async fn session_of(
         &self,
         request: &Request<Incoming>,
-    ) -> Result<Option<Session>, Response<Body>> {
+    ) -> Result<Option<Arc<Session>>, Response<Body>> {
         let name = &self.flow.sessions().settings().cookie_name;
         let Some(id) = cookie::find(request.headers(), name).and_then(SessionId::parse) else {
             return Ok(None);
         };
-        self.flow.sessions().lookup(&id).await.map_err(|err| {
-            tracing::error!(error = %err, "lecture de session impossible");
-            web::page(ui::service_unavailable())
-        })
+        // Shared, not copied: the memory store hands out its own record.
+        self.flow
+            .sessions()
+            .lookup_shared(&id)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "lecture de session impossible");
+                web::page(ui::service_unavailable())
+            })
     }
 
     async fn proxy(
@@ -204,16 +209,18 @@ impl Gateway {
 /// The path used for routing decisions: percent-decoded, so that `/pronote/%70arent.html` is the
 /// parent page it will be for the upstream. Dot segments, backslashes and NUL are refused outright
 /// (`None`): they only serve to make the gateway and the upstream disagree on what is asked.
-fn routing_path(raw: &str) -> Option<String> {
+/// Borrowed when nothing was percent-encoded, which is nearly always: no allocation per request.
+fn routing_path(raw: &str) -> Option<Cow<'_, str>> {
     let decoded = percent_decode_str(raw).decode_utf8().ok()?;
     let suspicious = decoded.contains(['\\', '\0'])
         || decoded
             .split('/')
             .any(|segment| segment == "." || segment == "..")
         || decoded.contains("//");
-    (!suspicious).then(|| decoded.into_owned())
+    (!suspicious).then_some(decoded)
 }
 
+/// Keep in step with `request_metrics::STATUSES` (a test checks it).
 fn status_label(status: StatusCode) -> &'static str {
     match status.as_u16() {
         101 => "101",
@@ -247,6 +254,18 @@ fn status_label(status: StatusCode) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_label_has_a_cached_counter() {
+        for code in 100..1000 {
+            let status = StatusCode::from_u16(code).unwrap();
+            let label = status_label(status);
+            assert!(
+                super::super::request_metrics::STATUSES.contains(&label),
+                "{label}"
+            );
+        }
+    }
 
     #[test]
     fn routing_path_decodes_and_refuses_ambiguity() {

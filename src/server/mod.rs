@@ -4,6 +4,7 @@
 
 pub mod client_ip;
 mod gateway;
+mod request_metrics;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -130,6 +131,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         flow,
         clock,
         proto,
+        requests: request_metrics::RequestCounters::new(),
         config: Arc::clone(&config),
     });
 

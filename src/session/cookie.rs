@@ -33,17 +33,31 @@ pub fn strip(headers: &mut HeaderMap, names: &[&str]) {
     if !present {
         return;
     }
-    let kept: Vec<String> = headers
+    // One string for what is kept, sized once, rather than one per cookie and a join.
+    let room = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|value| value.len() + 2)
+        .sum();
+    let mut kept = String::with_capacity(room);
+    let pairs = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter(|pair| !pair.trim().is_empty() && !is_ours(pair))
-        .map(|pair| pair.trim().to_owned())
-        .collect();
+        .flat_map(|value| value.split(';'));
+    for pair in pairs {
+        let pair = pair.trim();
+        if pair.is_empty() || is_ours(pair) {
+            continue;
+        }
+        if !kept.is_empty() {
+            kept.push_str("; ");
+        }
+        kept.push_str(pair);
+    }
     headers.remove(COOKIE);
     if !kept.is_empty()
-        && let Ok(value) = HeaderValue::from_str(&kept.join("; "))
+        && let Ok(value) = HeaderValue::from_str(&kept)
     {
         headers.insert(COOKIE, value);
     }

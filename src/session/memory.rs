@@ -11,7 +11,10 @@ use crate::clock::Clock;
 
 #[derive(Debug)]
 struct Entry {
-    session: Session,
+    /// Shared so that a lookup hands out a pointer instead of a deep copy, and so that the map's
+    /// buckets (of which a hash table keeps spare ones) stay small: the record itself is allocated
+    /// once, at its exact size.
+    session: Arc<Session>,
     /// Unix seconds after which the record is gone.
     expires_at: u64,
 }
@@ -67,7 +70,16 @@ impl Store for MemoryStore {
             .entries
             .get(key)
             .filter(|entry| entry.expires_at > now)
-            .map(|entry| entry.session.clone()))
+            .map(|entry| Session::clone(&entry.session)))
+    }
+
+    async fn get_shared(&self, key: &SessionKey) -> Result<Option<Arc<Session>>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .entries
+            .get(key)
+            .filter(|entry| entry.expires_at > now)
+            .map(|entry| Arc::clone(&entry.session)))
     }
 
     async fn put(
@@ -80,7 +92,7 @@ impl Store for MemoryStore {
         self.entries.insert(
             *key,
             Entry {
-                session: session.clone(),
+                session: Arc::new(session.clone()),
                 expires_at,
             },
         );
@@ -95,7 +107,8 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let expires_at = self.deadline(ttl);
         if let Some(mut entry) = self.entries.get_mut(key) {
-            entry.session.last_seen = last_seen;
+            // Copies the record only if a request is holding it right now; touches are rare.
+            Arc::make_mut(&mut entry.session).last_seen = last_seen;
             entry.expires_at = expires_at;
         }
         Ok(())
@@ -119,7 +132,7 @@ impl Store for MemoryStore {
             .entries
             .iter()
             .filter(|entry| entry.expires_at > now)
-            .map(|entry| (*entry.key(), entry.session.clone()))
+            .map(|entry| (*entry.key(), Session::clone(&entry.session)))
             .collect())
     }
 
@@ -178,5 +191,65 @@ impl Store for MemoryStore {
                 Ok(true)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Identity, MappedFields, Protocol};
+    use crate::space::SpaceId;
+
+    fn session(now: u64) -> Session {
+        Session {
+            space: SpaceId::Parent,
+            identity: Identity {
+                login: "claire".to_owned(),
+                protocol: Protocol::Direct,
+                fields: MappedFields::default(),
+            },
+            client_ip: "192.0.2.1".parse().unwrap(),
+            created_at: now,
+            last_seen: now,
+            logout_index: None,
+            delegation: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_touch_while_a_request_holds_the_record_updates_the_store_not_the_request() {
+        let clock = Clock::manual(1_000);
+        let store = MemoryStore::new(clock.clone());
+        let key = crate::session::SessionId::generate().key();
+        store
+            .put(&key, &session(1_000), Duration::from_secs(600))
+            .await
+            .unwrap();
+        let held = store.get_shared(&key).await.unwrap().unwrap();
+        clock.advance(100);
+        store
+            .touch(&key, 1_100, Duration::from_secs(600))
+            .await
+            .unwrap();
+        assert_eq!(held.last_seen, 1_000);
+        assert_eq!(store.get(&key).await.unwrap().unwrap().last_seen, 1_100);
+        assert_eq!(
+            store.get_shared(&key).await.unwrap().unwrap().last_seen,
+            1_100
+        );
+    }
+
+    #[tokio::test]
+    async fn shared_reads_respect_the_ttl() {
+        let clock = Clock::manual(1_000);
+        let store = MemoryStore::new(clock.clone());
+        let key = crate::session::SessionId::generate().key();
+        store
+            .put(&key, &session(1_000), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(store.get_shared(&key).await.unwrap().is_some());
+        clock.advance(10);
+        assert!(store.get_shared(&key).await.unwrap().is_none());
     }
 }

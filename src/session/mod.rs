@@ -11,6 +11,7 @@ mod store;
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -32,31 +33,41 @@ use crate::space::SpaceId;
 const SESSION_ID_LEN: usize = 43;
 
 /// The secret in the cookie. Never logged; log [`SessionKey::log_id`] instead.
+///
+/// Kept inline (43 ASCII bytes) rather than in a `String`: every authenticated request parses one,
+/// and this way that costs no allocation.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionId(String);
+pub struct SessionId([u8; SESSION_ID_LEN]);
 
 impl SessionId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        SessionId(URL_SAFE_NO_PAD.encode(bytes))
+        let mut text = [0u8; SESSION_ID_LEN];
+        // 32 bytes are always exactly 43 base64 characters: this cannot fail, and must not be
+        // papered over (an all-zero id would be guessable).
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .expect("32 bytes encode to 43 base64 characters");
+        assert_eq!(written, SESSION_ID_LEN);
+        SessionId(text)
     }
 
     /// Accept only what [`SessionId::generate`] could have produced, so garbage never reaches a store.
     pub fn parse(value: &str) -> Option<Self> {
-        let well_formed = value.len() == SESSION_ID_LEN
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        well_formed.then(|| SessionId(value.to_owned()))
+        let text: [u8; SESSION_ID_LEN] = value.as_bytes().try_into().ok()?;
+        text.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .then_some(SessionId(text))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII is ever stored (see `generate` and `parse`), so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     pub fn key(&self) -> SessionKey {
-        SessionKey(Sha256::digest(self.0.as_bytes()).into())
+        SessionKey(Sha256::digest(self.0).into())
     }
 }
 
@@ -194,8 +205,14 @@ impl Sessions {
     /// The live session behind `id`, or `None` when unknown, idle too long or past its absolute limit.
     /// Writes "last seen" only when the last write is older than the touch interval.
     pub async fn lookup(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        Ok(self.lookup_shared(id).await?.map(Arc::unwrap_or_clone))
+    }
+
+    /// [`Sessions::lookup`] without copying the record: what the authenticated path uses on every
+    /// request (the memory store answers with the `Arc` it holds).
+    pub async fn lookup_shared(&self, id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         let key = id.key();
-        let Some(mut session) = self.store.get(&key).await? else {
+        let Some(mut session) = self.store.get_shared(&key).await? else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -204,7 +221,7 @@ impl Sessions {
             return Ok(None);
         }
         if now.saturating_sub(session.last_seen) >= self.settings.touch_interval.as_secs() {
-            session.last_seen = now;
+            Arc::make_mut(&mut session).last_seen = now;
             self.store.touch(&key, now, self.ttl(&session, now)).await?;
         }
         Ok(Some(session))

@@ -4,6 +4,7 @@
 //! [`super::Sessions`]. The same test suite (`tests/session_stores.rs`) runs against every backend.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{MemoryStore, RedisStore, Session, SessionKey};
@@ -30,6 +31,14 @@ pub trait Store: Send + Sync {
         &self,
         key: &SessionKey,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    /// The record, shared rather than copied. The memory store hands out the `Arc` it keeps, so the
+    /// authenticated path reads a session without cloning its strings; other stores wrap [`Store::get`].
+    fn get_shared(
+        &self,
+        key: &SessionKey,
+    ) -> impl Future<Output = Result<Option<Arc<Session>>, StoreError>> + Send {
+        async move { Ok(self.get(key).await?.map(Arc::new)) }
+    }
     /// Write a record, replacing any, to be forgotten after `ttl`.
     fn put(
         &self,
@@ -104,6 +113,9 @@ macro_rules! dispatch {
 impl Store for AnyStore {
     async fn get(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
         dispatch!(self, store => store.get(key))
+    }
+    async fn get_shared(&self, key: &SessionKey) -> Result<Option<Arc<Session>>, StoreError> {
+        dispatch!(self, store => store.get_shared(key))
     }
     async fn put(
         &self,
