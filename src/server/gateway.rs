@@ -94,6 +94,17 @@ impl Gateway {
             Ok(session) => session,
             Err(response) => return (area_label(page), response),
         };
+        // `[guard] bar_authenticated_traffic`: a suspended address loses its open sessions' pages too.
+        if session.is_some()
+            && self.config.guard.bar_authenticated_traffic
+            && self.flow.guard().is_suspended(client_ip).await
+        {
+            let retry = self.config.guard.suspension.as_secs();
+            return (
+                area_label(page),
+                web::page_retry_after(ui::suspended(retry), retry),
+            );
+        }
         let response = match (page, session) {
             (Some(space), Some(session)) if session.space == space => {
                 self.proxy(request, client_ip, Some(&session)).await
