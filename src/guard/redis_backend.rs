@@ -28,7 +28,7 @@ const RECORD_SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local base = tonumber(ARGV[5])
-if redis.call('EXISTS', KEYS[2]) == 1 then
+if tonumber(redis.call('HGET', KEYS[2], 'until') or '0') > now then
   return {0, 0, 0, 0}
 end
 local n = redis.call('INCR', KEYS[1])
