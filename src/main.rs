@@ -46,7 +46,11 @@ enum Command {
     /// List or lift IP suspensions through the admin API.
     Suspensions {
         /// Base URL of the admin listener.
-        #[arg(long, env = "PASSERELLE_ADMIN_URL", default_value = "http://127.0.0.1:9090")]
+        #[arg(
+            long,
+            env = "PASSERELLE_ADMIN_URL",
+            default_value = "http://127.0.0.1:9090"
+        )]
         admin_url: String,
         /// Bearer token of the admin API.
         #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true)]
@@ -218,7 +222,10 @@ fn hash_token() -> ExitCode {
         eprintln!("jeton vide ou illisible");
         return ExitCode::FAILURE;
     }
-    println!("{}", hex::encode(sha2::Sha256::digest(line.trim().as_bytes())));
+    println!(
+        "{}",
+        hex::encode(sha2::Sha256::digest(line.trim().as_bytes()))
+    );
     ExitCode::SUCCESS
 }
 

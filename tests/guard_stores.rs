@@ -16,7 +16,9 @@ fn redis(name: &str) -> RedisGuardStore {
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 const T: Thresholds = Thresholds {
@@ -41,11 +43,17 @@ async fn threshold_suspends_at_n_not_before(store: &impl GuardStore) {
         assert!(r.suspended.is_none());
     }
     assert_eq!(store.is_suspended(a, 1000).await.unwrap(), None);
-    let r = store.record_failure(a, Some("Eleve"), 1000, &T).await.unwrap();
+    let r = store
+        .record_failure(a, Some("Eleve"), 1000, &T)
+        .await
+        .unwrap();
     let s = r.suspended.expect("suspended at the fifth failure");
     assert_eq!((s.since, s.until, s.failures), (1000, 1900, 5));
     assert_eq!(store.is_suspended(a, 1000).await.unwrap(), Some(1900));
-    assert_eq!(store.is_suspended(ip("203.0.113.2"), 1000).await.unwrap(), None);
+    assert_eq!(
+        store.is_suspended(ip("203.0.113.2"), 1000).await.unwrap(),
+        None
+    );
     let list = store.list(1000).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].last_login.as_deref(), Some("eleve"));
@@ -61,7 +69,11 @@ async fn repeat_offenders_get_longer_suspensions(store: &impl GuardStore) {
     for _ in 0..3 {
         let mut last = None;
         for _ in 0..5 {
-            last = store.record_failure(a, None, now, &T).await.unwrap().suspended;
+            last = store
+                .record_failure(a, None, now, &T)
+                .await
+                .unwrap()
+                .suspended;
         }
         let s = last.expect("suspended");
         durations.push(s.until - s.since);
@@ -73,9 +85,21 @@ async fn repeat_offenders_get_longer_suspensions(store: &impl GuardStore) {
 async fn pair_locks_before_the_address(store: &impl GuardStore) {
     let a = ip("203.0.113.4");
     for _ in 0..2 {
-        assert!(!store.record_failure(a, Some("x"), 1000, &T).await.unwrap().pair_locked);
+        assert!(
+            !store
+                .record_failure(a, Some("x"), 1000, &T)
+                .await
+                .unwrap()
+                .pair_locked
+        );
     }
-    assert!(store.record_failure(a, Some(" X "), 1000, &T).await.unwrap().pair_locked);
+    assert!(
+        store
+            .record_failure(a, Some(" X "), 1000, &T)
+            .await
+            .unwrap()
+            .pair_locked
+    );
     assert_eq!(store.pair_locked(a, "x", 1000).await.unwrap(), Some(1900));
     assert_eq!(store.pair_locked(a, "y", 1000).await.unwrap(), None);
     assert_eq!(store.is_suspended(a, 1000).await.unwrap(), None);
@@ -94,7 +118,14 @@ async fn unblock_one_and_all(store: &impl GuardStore) {
     assert_eq!(store.is_suspended(a, 1000).await.unwrap(), None);
     assert!(store.is_suspended(b, 1000).await.unwrap().is_some());
     // Counts were forgotten too: one more failure does not re-suspend.
-    assert_eq!(store.record_failure(a, None, 1000, &T).await.unwrap().ip_failures, 1);
+    assert_eq!(
+        store
+            .record_failure(a, None, 1000, &T)
+            .await
+            .unwrap()
+            .ip_failures,
+        1
+    );
     assert_eq!(store.unblock_all().await.unwrap(), 1);
     assert!(store.list(1000).await.unwrap().is_empty());
 }
@@ -110,7 +141,11 @@ async fn privileged_networks_round_trip(store: &impl GuardStore) {
 
 async fn concurrent_failures_lose_no_count<S: GuardStore + Clone + 'static>(store: S) {
     let a = ip("192.0.2.99");
-    let t = Thresholds { max_failures: 10_000, pair_max_failures: 10_000, ..T };
+    let t = Thresholds {
+        max_failures: 10_000,
+        pair_max_failures: 10_000,
+        ..T
+    };
     let store = Arc::new(store);
     let mut tasks = Vec::new();
     for _ in 0..50 {
@@ -145,7 +180,10 @@ async fn memory_store_loses_no_concurrent_count() {
 
 #[tokio::test]
 async fn redis_store_meets_the_contract() {
-    redis("ping").ping().await.expect("Redis must be reachable (PASSERELLE_TEST_REDIS)");
+    redis("ping")
+        .ping()
+        .await
+        .expect("Redis must be reachable (PASSERELLE_TEST_REDIS)");
     threshold_suspends_at_n_not_before(&redis("threshold")).await;
     repeat_offenders_get_longer_suspensions(&redis("escalation")).await;
     pair_locks_before_the_address(&redis("pair")).await;
@@ -162,7 +200,11 @@ async fn redis_store_loses_no_concurrent_count() {
 async fn redis_keys_expire_on_their_own() {
     let store = redis("ttl");
     let a = ip("203.0.113.50");
-    let t = Thresholds { suspension_secs: 1, max_suspension_secs: 1, ..T };
+    let t = Thresholds {
+        suspension_secs: 1,
+        max_suspension_secs: 1,
+        ..T
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -44,9 +44,10 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -68,8 +69,12 @@ pub async fn authorise(
     let access = &state.access;
     let ip = crate::server::client_ip::canonical(peer.ip());
     if !access.allow_cidrs.is_empty() && !access.allow_cidrs.iter().any(|n| n.contains(&ip)) {
-        return ApiError::new(StatusCode::FORBIDDEN, "address_not_allowed", "adresse non autorisée")
-            .into_response();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "address_not_allowed",
+            "adresse non autorisée",
+        )
+        .into_response();
     }
     let Some(expected) = access.token_sha256 else {
         return ApiError::new(
@@ -91,8 +96,12 @@ pub async fn authorise(
     });
     if !valid {
         tracing::warn!(%ip, "API d'administration : jeton absent ou invalide");
-        return ApiError::new(StatusCode::UNAUTHORIZED, "bad_token", "jeton absent ou invalide")
-            .into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "jeton absent ou invalide",
+        )
+        .into_response();
     }
     next.run(request).await
 }
@@ -110,7 +119,11 @@ fn audit(state: &AdminState, peer: SocketAddr, action: &str, target: String, res
 
 fn parse_ip(text: &str) -> Result<IpAddr, ApiError> {
     text.parse::<IpAddr>().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_ip", format!("adresse IP invalide « {text} »"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_ip",
+            format!("adresse IP invalide « {text} »"),
+        )
     })
 }
 
@@ -119,7 +132,11 @@ fn parse_net(text: &str) -> Result<IpNet, ApiError> {
         .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
         .map(|net| net.trunc())
         .map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_cidr", format!("réseau invalide « {text} »"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_cidr",
+                format!("réseau invalide « {text} »"),
+            )
         })
 }
 
@@ -150,7 +167,13 @@ pub async fn unblock_one(
     let ip = parse_ip(&ip)?;
     let key = state.guard.key_of(ip);
     let lifted = state.guard.unblock(ip).await?;
-    audit(&state, peer, "unblock", key.to_string(), format!("lifted={lifted}"));
+    audit(
+        &state,
+        peer,
+        "unblock",
+        key.to_string(),
+        format!("lifted={lifted}"),
+    );
     Ok(Json(json!({ "ip": key.to_string(), "unblocked": lifted })).into_response())
 }
 
@@ -159,7 +182,13 @@ pub async fn unblock_all(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
     let lifted = state.guard.unblock_all().await?;
-    audit(&state, peer, "unblock_all", "*".to_owned(), format!("lifted={lifted}"));
+    audit(
+        &state,
+        peer,
+        "unblock_all",
+        "*".to_owned(),
+        format!("lifted={lifted}"),
+    );
     Ok(Json(json!({ "unblocked": lifted })).into_response())
 }
 
@@ -183,13 +212,31 @@ pub async fn add_privileged(
     body: Result<Json<NewPrivileged>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|err| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("corps JSON invalide : {err}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("corps JSON invalide : {err}"),
+        )
     })?;
     let net = parse_net(&body.cidr)?;
     let added = state.guard.add_privileged(net).await?;
-    audit(&state, peer, "add_privileged", net.to_string(), format!("added={added}"));
-    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({ "cidr": net.to_string(), "added": added }))).into_response())
+    audit(
+        &state,
+        peer,
+        "add_privileged",
+        net.to_string(),
+        format!("added={added}"),
+    );
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "cidr": net.to_string(), "added": added })),
+    )
+        .into_response())
 }
 
 pub async fn remove_privileged(
@@ -206,9 +253,19 @@ pub async fn remove_privileged(
         ));
     }
     let removed = state.guard.remove_privileged(net).await?;
-    audit(&state, peer, "remove_privileged", net.to_string(), format!("removed={removed}"));
+    audit(
+        &state,
+        peer,
+        "remove_privileged",
+        net.to_string(),
+        format!("removed={removed}"),
+    );
     if !removed {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "réseau inconnu"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "réseau inconnu",
+        ));
     }
     Ok(Json(json!({ "cidr": net.to_string(), "removed": true })).into_response())
 }

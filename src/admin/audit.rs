@@ -49,7 +49,9 @@ impl AuditLog {
             return;
         };
         line.push(b'\n');
-        let mut file = file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut file = file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // One write call per line, file opened in append mode: lines never interleave.
         if let Err(err) = file.write_all(&line) {
             tracing::error!(error = %err, "écriture du journal d'audit impossible");

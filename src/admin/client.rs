@@ -76,8 +76,8 @@ pub fn table(list: &Value) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<40} {:>9} {:>8}  {}",
-        "ADRESSE", "ÉCHECS", "RESTE", "DERNIER IDENTIFIANT"
+        "{:<40} {:>9} {:>8}  DERNIER IDENTIFIANT",
+        "ADRESSE", "ÉCHECS", "RESTE"
     );
     for item in items {
         let remaining = item["remaining_secs"].as_u64().unwrap_or(0);

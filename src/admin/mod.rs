@@ -5,8 +5,8 @@
 //! site by accident.
 
 pub mod api;
-pub mod client;
 pub mod audit;
+pub mod client;
 
 use std::sync::Arc;
 
@@ -43,7 +43,10 @@ pub fn router(state: AdminState) -> Router {
             "/privileged",
             get(api::list_privileged).post(api::add_privileged),
         )
-        .route("/privileged/{address}/{len}", delete(api::remove_privileged))
+        .route(
+            "/privileged/{address}/{len}",
+            delete(api::remove_privileged),
+        )
         .fallback(api::not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -75,9 +78,7 @@ async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
         ),
         Err(err) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(
-                json!({ "status": "not_ready", "store": err.to_string(), "guard": guard }),
-            ),
+            axum::Json(json!({ "status": "not_ready", "store": err.to_string(), "guard": guard })),
         ),
     }
 }

@@ -9,8 +9,8 @@ use super::env::substitute;
 use super::model::{GatewayFile, SpaceFile, StoreBackend, UsersFile};
 use super::problems::{Problem, Problems};
 use super::{
-    AdminSettings, Config, GuardSettings, IdentitySettings, ListenSettings, SessionSettings, SpaceSettings, SpaceTable,
-    StoreSettings, TlsFiles, UpstreamSettings,
+    AdminSettings, Config, GuardSettings, IdentitySettings, ListenSettings, SessionSettings,
+    SpaceSettings, SpaceTable, StoreSettings, TlsFiles, UpstreamSettings,
 };
 use crate::space::SpaceId;
 

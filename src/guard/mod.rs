@@ -36,9 +36,13 @@ pub use store::{AnyGuardStore, GuardStore, GuardStoreError, Recorded, Suspension
 pub enum Verdict {
     Allowed,
     /// Suspended after too many failures; may retry after this many seconds.
-    Suspended { retry_after_secs: u64 },
+    Suspended {
+        retry_after_secs: u64,
+    },
     /// Too many requests in a short time; may retry after this many seconds.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
 }
 
 /// Why an authentication failed, as far as the guard cares.
@@ -216,7 +220,13 @@ impl Guard {
         }
         let key = self.key(ip);
         let now = self.inner.clock.now();
-        let mut until = self.inner.local.pair_locked(key, login, now).await.ok().flatten();
+        let mut until = self
+            .inner
+            .local
+            .pair_locked(key, login, now)
+            .await
+            .ok()
+            .flatten();
         if let Some(shared) = self.shared() {
             match shared.pair_locked(key, login, now).await {
                 Ok(found) => until = until.max(found),
@@ -250,10 +260,12 @@ impl Guard {
         }
         let recorded = match recorded {
             Some(done) => done,
-            None => match self.inner.local.record_failure(key, login, now, t).await {
-                Ok(done) => done,
-                Err(_) => Recorded::default(),
-            },
+            None => self
+                .inner
+                .local
+                .record_failure(key, login, now, t)
+                .await
+                .unwrap_or_default(),
         };
         tracing::info!(%ip, login = login.unwrap_or(""), kind = kind.as_str(),
             failures = recorded.ip_failures, pair_failures = recorded.pair_failures,
@@ -385,7 +397,9 @@ impl Guard {
         {
             self.inner.degraded.store(false, Ordering::Relaxed);
             metrics::gauge!("passerelle_guard_degraded").set(0.0);
-            tracing::warn!("Redis de nouveau joignable : le garde utilise à nouveau le stockage partagé");
+            tracing::warn!(
+                "Redis de nouveau joignable : le garde utilise à nouveau le stockage partagé"
+            );
         }
         self.refresh_privileged().await;
         self.inner.local.sweep(self.inner.clock.now());

@@ -191,8 +191,7 @@ impl GuardStore for RedisGuardStore {
         let suspended = if duration > 0 {
             let until = now + duration;
             // The index lives in another slot: a separate command (a cross-slot script would fail).
-            let _: () =
-                Self::bounded(con.zadd(self.index(), ip.to_string(), until)).await?;
+            let _: () = Self::bounded(con.zadd(self.index(), ip.to_string(), until)).await?;
             Some(Suspension {
                 ip,
                 since: now,

@@ -90,8 +90,10 @@ pub trait GuardStore: Send + Sync {
     /// Lift every suspension; returns how many there were.
     fn unblock_all(&self) -> impl Future<Output = Result<usize, GuardStoreError>> + Send;
     /// Current suspensions, soonest-ending first.
-    fn list(&self, now: u64)
-    -> impl Future<Output = Result<Vec<Suspension>, GuardStoreError>> + Send;
+    fn list(
+        &self,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<Suspension>, GuardStoreError>> + Send;
     /// Privileged networks added at runtime (the configured ones are not stored).
     fn privileged(&self) -> impl Future<Output = Result<Vec<IpNet>, GuardStoreError>> + Send;
     fn add_privileged(

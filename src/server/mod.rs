@@ -119,12 +119,13 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         )?),
     };
     let guard = Guard::with_settings(config.guard.clone(), clock.clone(), shared_guard);
-    let audit = admin::audit::AuditLog::open(config.admin.audit_file.as_deref()).map_err(
-        |source| StartError::Audit {
-            path: config.admin.audit_file.clone().unwrap_or_default(),
-            source,
-        },
-    )?;
+    let audit =
+        admin::audit::AuditLog::open(config.admin.audit_file.as_deref()).map_err(|source| {
+            StartError::Audit {
+                path: config.admin.audit_file.clone().unwrap_or_default(),
+                source,
+            }
+        })?;
     let flow = LoginFlow::new(
         sessions,
         UserDirectory::new(&config.users),
