@@ -40,7 +40,10 @@ async fn spawn(dir: &std::path::Path, prefix: &str) -> (Process, SocketAddr, Soc
         .expect("binary runs");
     let process = Process(child);
     for _ in 0..100 {
-        if reqwest::get(format!("http://{admin}/healthz")).await.is_ok() {
+        if reqwest::get(format!("http://{admin}/healthz"))
+            .await
+            .is_ok()
+        {
             return (process, gw, admin);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -70,7 +73,10 @@ async fn suspended_on_one_process_refused_on_the_other_and_cli_unblock_works_on_
     let ip = "203.0.113.77";
 
     for i in 0..3 {
-        assert_eq!(try_login(&client, gw1, ip, &format!("u{i}"), "x").await, 401);
+        assert_eq!(
+            try_login(&client, gw1, ip, &format!("u{i}"), "x").await,
+            401
+        );
     }
     assert_eq!(open_form(&client, gw1, ip).await.0, 403);
     assert_eq!(open_form(&client, gw2, ip).await.0, 403);
@@ -83,7 +89,10 @@ async fn suspended_on_one_process_refused_on_the_other_and_cli_unblock_works_on_
     assert_eq!(open_form(&client, gw2, ip).await.0, 200);
 
     for i in 0..3 {
-        assert_eq!(try_login(&client, gw2, ip, &format!("v{i}"), "x").await, 401);
+        assert_eq!(
+            try_login(&client, gw2, ip, &format!("v{i}"), "x").await,
+            401
+        );
     }
     assert_eq!(open_form(&client, gw1, ip).await.0, 403);
     let json: serde_json::Value =
