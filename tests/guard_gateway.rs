@@ -337,3 +337,57 @@ async fn redis_outage_falls_back_to_memory_and_recovers() {
     redis.kill().unwrap();
     let _ = redis.wait();
 }
+
+async fn page_with_session(gw: std::net::SocketAddr, ip: &str, cookie: &str) -> u16 {
+    client_from(None)
+        .get(format!("http://{gw}/pronote/eleve.html"))
+        .header("x-forwarded-for", ip)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn open_sessions_are_barred_only_when_configured() {
+    for (bar, expected) in [(false, 502), (true, 403)] {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = format!("max_failures = 3\nbar_authenticated_traffic = {bar}\n");
+        let running = start(dir.path(), "", &guard, Clock::System).await;
+        let (gw, client) = (running.addresses[0], client_from(None));
+        let ip = "203.0.113.90";
+        let (status, cookie) = attempt(&client, gw, ip, "eleve.demo", "eleve-demo").await;
+        assert_eq!(status, 303);
+        let cookie = cookie.expect("session cookie");
+        fail_n(&client, gw, ip, 3).await;
+        assert_eq!(open_form(&client, gw, ip).await.0, 403);
+        // The upstream is down (502) when the page is let through.
+        assert_eq!(
+            page_with_session(gw, ip, &cookie).await,
+            expected,
+            "bar = {bar}"
+        );
+        running.shutdown().await;
+    }
+}
+
+#[test]
+fn out_of_range_guard_settings_are_refused_with_their_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        "",
+        "max_failures = 9\nipv6_prefix_len = 8\n",
+    );
+    let problems = passerelle::config::load(&path).unwrap_err().to_string();
+    assert!(
+        problems.contains("max_failures doit être entre 2 et 8"),
+        "{problems}"
+    );
+    assert!(problems.contains("ipv6_prefix_len"), "{problems}");
+    assert!(problems.contains("passerelle.toml:"), "{problems}");
+}

@@ -185,15 +185,15 @@ impl Guard {
         self.suspended_verdict(key).await
     }
 
-    /// Whether `ip` is suspended, without counting a request (authenticated traffic).
-    pub async fn is_suspended(&self, ip: IpAddr) -> bool {
+    /// Seconds left if `ip` is suspended, without counting a request (authenticated traffic).
+    pub async fn suspended_for(&self, ip: IpAddr) -> Option<u64> {
         if self.is_privileged(ip) {
-            return false;
+            return None;
         }
-        matches!(
-            self.suspended_verdict(self.key(ip)).await,
-            Verdict::Suspended { .. }
-        )
+        match self.suspended_verdict(self.key(ip)).await {
+            Verdict::Suspended { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        }
     }
 
     async fn suspended_verdict(&self, key: IpAddr) -> Verdict {

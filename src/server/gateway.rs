@@ -97,9 +97,8 @@ impl Gateway {
         // `[guard] bar_authenticated_traffic`: a suspended address loses its open sessions' pages too.
         if session.is_some()
             && self.config.guard.bar_authenticated_traffic
-            && self.flow.guard().is_suspended(client_ip).await
+            && let Some(retry) = self.flow.guard().suspended_for(client_ip).await
         {
-            let retry = self.config.guard.suspension.as_secs();
             return (
                 area_label(page),
                 web::page_retry_after(ui::suspended(retry), retry),

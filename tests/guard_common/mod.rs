@@ -106,6 +106,17 @@ pub async fn try_login(
     login: &str,
     password: &str,
 ) -> u16 {
+    attempt(client, gateway, as_ip, login, password).await.0
+}
+
+/// One login attempt; returns the status and the session cookie (`name=value`) if one was set.
+pub async fn attempt(
+    client: &reqwest::Client,
+    gateway: SocketAddr,
+    as_ip: &str,
+    login: &str,
+    password: &str,
+) -> (u16, Option<String>) {
     let response = client
         .get(format!("http://{gateway}/auth/login/eleve"))
         .header("x-forwarded-for", as_ip)
@@ -113,7 +124,7 @@ pub async fn try_login(
         .await
         .unwrap();
     if response.status() != 200 {
-        return response.status().as_u16();
+        return (response.status().as_u16(), None);
     }
     let cookie = response
         .headers()
@@ -128,16 +139,23 @@ pub async fn try_login(
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
     let token = &html[start..start + html[start..].find('"').unwrap()];
-    client
+    let response = client
         .post(format!("http://{gateway}/auth/login/eleve"))
         .header("x-forwarded-for", as_ip)
         .header("cookie", cookie)
         .form(&[("login", login), ("password", password), ("csrf", token)])
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("passerelle_session=") && !v.starts_with("passerelle_session=;"))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    (response.status().as_u16(), session)
 }
 
 /// Call the admin API; returns status and JSON body.
