@@ -50,6 +50,26 @@ enum Command {
         #[command(subcommand)]
         command: PresetsCommand,
     },
+    /// Read an admin API token on standard input and print its SHA-256 for `[admin] token_sha256`.
+    HashToken,
+    /// List or lift IP suspensions through the admin API.
+    Suspensions {
+        /// Base URL of the admin listener.
+        #[arg(
+            long,
+            env = "PASSERELLE_ADMIN_URL",
+            default_value = "http://127.0.0.1:9090"
+        )]
+        admin_url: String,
+        /// Bearer token of the admin API.
+        #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Print the API's JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: SuspensionsAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,6 +90,19 @@ enum PresetsCommand {
     Show { id: String },
 }
 
+#[derive(Subcommand)]
+enum SuspensionsAction {
+    /// Current suspensions.
+    List,
+    /// Lift one suspension (`unblock 203.0.113.7`) or all of them (`unblock --all`).
+    Unblock {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ip: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
@@ -78,6 +111,13 @@ async fn main() -> ExitCode {
         Command::Demo => run_demo().await,
         Command::HashPassword => hash_password(),
         Command::Presets { dir, command } => presets(&dir, command),
+        Command::HashToken => hash_token(),
+        Command::Suspensions {
+            admin_url,
+            token,
+            json,
+            action,
+        } => suspensions(&admin_url, &token, json, action).await,
     }
 }
 
@@ -240,6 +280,58 @@ fn hash_password() -> ExitCode {
         }
         Err(err) => {
             eprintln!("calcul de l'empreinte impossible : {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn hash_token() -> ExitCode {
+    use sha2::Digest;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() || line.trim().is_empty() {
+        eprintln!("jeton vide ou illisible");
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "{}",
+        hex::encode(sha2::Sha256::digest(line.trim().as_bytes()))
+    );
+    ExitCode::SUCCESS
+}
+
+async fn suspensions(url: &str, token: &str, json: bool, action: SuspensionsAction) -> ExitCode {
+    use passerelle::admin::client::{AdminClient, table};
+    let client = AdminClient::new(url, token);
+    let result = match &action {
+        SuspensionsAction::List => client.list().await,
+        SuspensionsAction::Unblock { all: true, .. } => client.unblock_all().await,
+        SuspensionsAction::Unblock { ip, .. } => client.unblock(ip.as_deref().unwrap_or("")).await,
+    };
+    match result {
+        Ok(value) => {
+            if json {
+                println!("{value}");
+            } else {
+                match action {
+                    SuspensionsAction::List => print!("{}", table(&value)),
+                    SuspensionsAction::Unblock { all: true, .. } => {
+                        println!("{} adresse(s) débloquée(s)", value["unblocked"]);
+                    }
+                    SuspensionsAction::Unblock { .. } => {
+                        let lifted = value["unblocked"].as_bool().unwrap_or(false);
+                        let ip = value["ip"].as_str().unwrap_or("?");
+                        if lifted {
+                            println!("{ip} débloquée");
+                        } else {
+                            println!("{ip} n'était pas suspendue");
+                        }
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
             ExitCode::FAILURE
         }
     }

@@ -1,25 +1,60 @@
-//! The admin listener: health, readiness and metrics today; the admin API and web page build on it.
+//! The admin listener: health, readiness and metrics (unauthenticated), and the admin API under
+//! `/api/v1` ([`api`], bearer token) with its [`audit`] log.
 //!
 //! It is a separate listener (default `127.0.0.1:9090`) so that it is never exposed with the public
 //! site by accident.
+
+pub mod api;
+pub mod audit;
+pub mod client;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{delete, get};
 use serde_json::json;
 
+use crate::clock::Clock;
+use crate::config::AdminSettings;
+use crate::guard::Guard;
 use crate::session::{AnyStore, Store};
 use crate::telemetry;
 
 #[derive(Debug, Clone)]
 pub struct AdminState {
     pub store: AnyStore,
+    pub guard: Guard,
+    pub access: Arc<AdminSettings>,
+    pub audit: audit::AuditLog,
+    pub clock: Clock,
 }
 
 pub fn router(state: AdminState) -> Router {
+    let api = Router::new()
+        .route(
+            "/suspensions",
+            get(api::list_suspensions).delete(api::unblock_all),
+        )
+        .route("/suspensions/{ip}", delete(api::unblock_one))
+        .route(
+            "/privileged",
+            get(api::list_privileged).post(api::add_privileged),
+        )
+        .route(
+            "/privileged/{address}/{len}",
+            delete(api::remove_privileged),
+        )
+        .fallback(api::not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::authorise,
+        ));
     Router::new()
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -32,15 +67,18 @@ async fn healthz() -> impl IntoResponse {
 }
 
 /// Ready: the configuration is loaded (it is, or nothing would be listening) and the store answers.
+/// The guard's state is detail only: a guard on local fallback still protects, so it does not make the
+/// replica unready by itself.
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
+    let guard = state.guard.backend_status();
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            axum::Json(json!({ "status": "ready", "store": "ok" })),
+            axum::Json(json!({ "status": "ready", "store": "ok", "guard": guard })),
         ),
         Err(err) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not_ready", "store": err.to_string() })),
+            axum::Json(json!({ "status": "not_ready", "store": err.to_string(), "guard": guard })),
         ),
     }
 }

@@ -118,6 +118,10 @@ impl LoginFlow {
         format!("{}{CALLBACK_PREFIX}{space}/{delegation}", self.public_base)
     }
 
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
     }
@@ -210,6 +214,12 @@ impl LoginFlow {
             tracing::info!(%client_ip, %space, "formulaire de connexion refusé : jeton CSRF invalide");
             let retry = format!("{AUTH_PREFIX}login/{space}");
             return web::page(ui::form_expired(&retry));
+        }
+        // The (address, login) pair may be locked before the whole address is.
+        if let Verdict::Suspended { retry_after_secs } =
+            self.guard.check_login(client_ip, &login).await
+        {
+            return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
         }
         match self.users.verify(&login, &password, space).await {
             Ok(identity) => {

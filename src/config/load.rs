@@ -10,8 +10,8 @@ use super::model::{GatewayFile, SpaceFile, StoreBackend, UsersFile};
 use super::presets;
 use super::problems::{Problem, Problems};
 use super::{
-    Config, IdentitySettings, ListenSettings, SessionSettings, SpaceSettings, SpaceTable,
-    StoreSettings, TlsFiles, UpstreamSettings,
+    AdminSettings, Config, GuardSettings, IdentitySettings, ListenSettings, SessionSettings,
+    SpaceSettings, SpaceTable, StoreSettings, TlsFiles, UpstreamSettings,
 };
 use crate::space::SpaceId;
 
@@ -27,6 +27,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
     };
 
     check_gateway(path, &text, &gateway, &mut problems);
+    check_guard_and_admin(path, &text, &gateway, &mut problems);
     let spaces_dir = base_dir.join(gateway.spaces_dir.get_ref());
     let users = load_users(path, &text, &gateway, &base_dir, &mut problems);
     let presets = match &gateway.presets_dir {
@@ -112,6 +113,21 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
             signing_key: gateway.identity.signing_key.0.clone(),
         },
         admin_listen: gateway.admin.listen,
+        admin: AdminSettings {
+            token_sha256: gateway
+                .admin
+                .token_sha256
+                .as_ref()
+                .and_then(|hash| parse_sha256(hash.get_ref())),
+            token_label: gateway.admin.token_label.clone(),
+            allow_cidrs: gateway.admin.allow_cidrs.clone(),
+            audit_file: gateway
+                .admin
+                .audit_file
+                .as_ref()
+                .map(|file| base_dir.join(file.get_ref())),
+        },
+        guard: guard_settings(&gateway.guard),
         log: gateway.log,
         spaces,
         users,
@@ -209,6 +225,87 @@ fn check_gateway(path: &Path, text: &str, gateway: &GatewayFile, problems: &mut 
             format!("redis_url invalide « {} »", url.get_ref()),
         ),
         _ => {}
+    }
+}
+
+fn guard_settings(guard: &super::model::GuardSection) -> GuardSettings {
+    GuardSettings {
+        max_failures: *guard.max_failures.get_ref(),
+        window: guard.window.0,
+        suspension: guard.suspension.0,
+        escalation_factor: *guard.escalation_factor.get_ref(),
+        max_suspension: guard.max_suspension.0.max(guard.suspension.0),
+        offence_memory: guard.offence_memory.0,
+        pair_max_failures: *guard.pair_max_failures.get_ref(),
+        privileged: guard.privileged.clone(),
+        rate_per_second: *guard.rate_per_second.get_ref(),
+        rate_burst: *guard.rate_burst.get_ref(),
+        ipv6_prefix_len: *guard.ipv6_prefix_len.get_ref(),
+        bar_authenticated_traffic: guard.bar_authenticated_traffic,
+    }
+}
+
+/// 64 hex digits to 32 bytes; anything else is `None` (reported by `check_guard_and_admin`).
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let bytes = hex::decode(text.trim()).ok()?;
+    bytes.try_into().ok()
+}
+
+fn check_guard_and_admin(
+    path: &Path,
+    text: &str,
+    gateway: &GatewayFile,
+    problems: &mut Vec<Problem>,
+) {
+    let mut at = |span, message: String| problems.push(Problem::at_span(path, text, span, message));
+    let guard = &gateway.guard;
+    if !(2..=8).contains(guard.max_failures.get_ref()) {
+        at(
+            guard.max_failures.span(),
+            "[guard] max_failures doit être entre 2 et 8 (comme PRONOTE)".to_owned(),
+        );
+    }
+    let pair = *guard.pair_max_failures.get_ref();
+    if pair == 0 || pair > *guard.max_failures.get_ref() {
+        at(
+            guard.pair_max_failures.span(),
+            "[guard] pair_max_failures doit être entre 1 et max_failures".to_owned(),
+        );
+    }
+    if *guard.escalation_factor.get_ref() == 0 || *guard.escalation_factor.get_ref() > 16 {
+        at(
+            guard.escalation_factor.span(),
+            "[guard] escalation_factor doit être entre 1 (pas d'escalade) et 16".to_owned(),
+        );
+    }
+    for (value, name) in [
+        (&guard.rate_per_second, "rate_per_second"),
+        (&guard.rate_burst, "rate_burst"),
+    ] {
+        if *value.get_ref() == 0 {
+            at(value.span(), format!("[guard] {name} doit être au moins 1"));
+        }
+    }
+    let prefix = *guard.ipv6_prefix_len.get_ref();
+    if !(32..=128).contains(&prefix) {
+        at(
+            guard.ipv6_prefix_len.span(),
+            "[guard] ipv6_prefix_len doit être entre 32 et 128 (64 conseillé)".to_owned(),
+        );
+    }
+    if guard.window.0.is_zero() || guard.suspension.0.is_zero() {
+        at(
+            0..0,
+            "[guard] window et suspension doivent être d'au moins 1 seconde".to_owned(),
+        );
+    }
+    if let Some(hash) = &gateway.admin.token_sha256
+        && parse_sha256(hash.get_ref()).is_none()
+    {
+        at(
+            hash.span(),
+            "[admin] token_sha256 : 64 chiffres hexadécimaux (passerelle hash-token)".to_owned(),
+        );
     }
 }
 

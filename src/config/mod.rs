@@ -42,6 +42,8 @@ pub struct Config {
     pub store: StoreSettings,
     pub identity: IdentitySettings,
     pub admin_listen: Option<SocketAddr>,
+    pub admin: AdminSettings,
+    pub guard: GuardSettings,
     pub log: LogSection,
     pub spaces: SpaceTable,
     pub users: Vec<UserEntry>,
@@ -91,6 +93,52 @@ pub struct StoreSettings {
 pub struct IdentitySettings {
     pub header_prefix: String,
     pub signing_key: Vec<u8>,
+}
+
+/// The admin API's access rules.
+#[derive(Debug, Clone, Default)]
+pub struct AdminSettings {
+    /// SHA-256 of the bearer token; `None` turns the admin API off.
+    pub token_sha256: Option<[u8; 32]>,
+    pub token_label: String,
+    pub allow_cidrs: Vec<IpNet>,
+    pub audit_file: Option<PathBuf>,
+}
+
+/// The guard's policy, validated (see `[guard]` in the model for each field's meaning).
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub suspension: Duration,
+    pub escalation_factor: u32,
+    pub max_suspension: Duration,
+    pub offence_memory: Duration,
+    pub pair_max_failures: u32,
+    pub privileged: Vec<IpNet>,
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+    pub ipv6_prefix_len: u8,
+    pub bar_authenticated_traffic: bool,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            max_failures: 5,
+            window: Duration::from_secs(900),
+            suspension: Duration::from_secs(900),
+            escalation_factor: 2,
+            max_suspension: Duration::from_secs(86_400),
+            offence_memory: Duration::from_secs(86_400),
+            pair_max_failures: 3,
+            privileged: Vec::new(),
+            rate_per_second: 10,
+            rate_burst: 60,
+            ipv6_prefix_len: 64,
+            bar_authenticated_traffic: false,
+        }
+    }
 }
 
 /// What one space does.

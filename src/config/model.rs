@@ -44,6 +44,8 @@ pub struct GatewayFile {
     pub log: LogSection,
     #[serde(default)]
     pub direct_login: DirectLoginSection,
+    #[serde(default)]
+    pub guard: GuardSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,14 +204,126 @@ pub struct AdminSection {
     /// network.
     #[serde(default = "default_admin_listen")]
     pub listen: Option<SocketAddr>,
+    /// SHA-256 (hex) of the admin API bearer token (`passerelle hash-token`). No hash: the API is off.
+    #[serde(default)]
+    pub token_sha256: Option<Spanned<String>>,
+    /// Who the token stands for in the audit log.
+    #[serde(default = "default_token_label")]
+    pub token_label: String,
+    /// Only these peers may call the admin API; empty means any peer that reaches the listener.
+    #[serde(default)]
+    pub allow_cidrs: Vec<IpNet>,
+    /// Append every admin change to this JSON-lines file too (relative to this file).
+    #[serde(default)]
+    pub audit_file: Option<Spanned<PathBuf>>,
 }
 
 impl Default for AdminSection {
     fn default() -> Self {
         AdminSection {
             listen: default_admin_listen(),
+            token_sha256: None,
+            token_label: default_token_label(),
+            allow_cidrs: Vec::new(),
+            audit_file: None,
         }
     }
+}
+
+fn default_token_label() -> String {
+    "admin".to_owned()
+}
+
+/// `[guard]`: failure counting, suspension and rate limiting on the login surface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSection {
+    /// Failed logins from one address before it is suspended (PRONOTE offers 2 to 8).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: Spanned<u32>,
+    /// Failures older than this are forgotten.
+    #[serde(default = "default_guard_window")]
+    pub window: HumanDuration,
+    /// How long a first suspension lasts.
+    #[serde(default = "default_suspension")]
+    pub suspension: HumanDuration,
+    /// Each repeat suspension lasts this many times the previous one ...
+    #[serde(default = "default_escalation_factor")]
+    pub escalation_factor: Spanned<u32>,
+    /// ... but never longer than this.
+    #[serde(default = "default_max_suspension")]
+    pub max_suspension: HumanDuration,
+    /// How long an address counts as a repeat offender after a suspension.
+    #[serde(default = "default_offence_memory")]
+    pub offence_memory: HumanDuration,
+    /// Failures for one (address, login) pair before that pair alone is locked; below
+    /// `max_failures` so one pupil's typos do not lock the whole school NAT.
+    #[serde(default = "default_pair_max_failures")]
+    pub pair_max_failures: Spanned<u32>,
+    /// Addresses never suspended (school NAT, ENT servers). More can be added at runtime.
+    #[serde(default)]
+    pub privileged: Vec<IpNet>,
+    /// Requests per second per address on the login surface, and the burst allowed above it.
+    #[serde(default = "default_rate_per_second")]
+    pub rate_per_second: Spanned<u32>,
+    #[serde(default = "default_rate_burst")]
+    pub rate_burst: Spanned<u32>,
+    /// IPv6 clients are counted per network of this length (an attacker with a /64 has 2^64 addresses).
+    #[serde(default = "default_ipv6_prefix_len")]
+    pub ipv6_prefix_len: Spanned<u8>,
+    /// Whether a suspended address is also refused on pages it already has a session for.
+    #[serde(default)]
+    pub bar_authenticated_traffic: bool,
+}
+
+impl Default for GuardSection {
+    fn default() -> Self {
+        GuardSection {
+            max_failures: default_max_failures(),
+            window: default_guard_window(),
+            suspension: default_suspension(),
+            escalation_factor: default_escalation_factor(),
+            max_suspension: default_max_suspension(),
+            offence_memory: default_offence_memory(),
+            pair_max_failures: default_pair_max_failures(),
+            privileged: Vec::new(),
+            rate_per_second: default_rate_per_second(),
+            rate_burst: default_rate_burst(),
+            ipv6_prefix_len: default_ipv6_prefix_len(),
+            bar_authenticated_traffic: false,
+        }
+    }
+}
+
+fn default_max_failures() -> Spanned<u32> {
+    Spanned::new(0..0, 5)
+}
+fn default_guard_window() -> HumanDuration {
+    HumanDuration(Duration::from_secs(15 * 60))
+}
+fn default_suspension() -> HumanDuration {
+    HumanDuration(Duration::from_secs(15 * 60))
+}
+fn default_escalation_factor() -> Spanned<u32> {
+    Spanned::new(0..0, 2)
+}
+fn default_max_suspension() -> HumanDuration {
+    HumanDuration(Duration::from_secs(24 * 3600))
+}
+fn default_offence_memory() -> HumanDuration {
+    HumanDuration(Duration::from_secs(24 * 3600))
+}
+fn default_pair_max_failures() -> Spanned<u32> {
+    Spanned::new(0..0, 3)
+}
+fn default_rate_per_second() -> Spanned<u32> {
+    Spanned::new(0..0, 10)
+}
+fn default_rate_burst() -> Spanned<u32> {
+    Spanned::new(0..0, 60)
+}
+fn default_ipv6_prefix_len() -> Spanned<u8> {
+    Spanned::new(0..0, 64)
 }
 
 fn default_admin_listen() -> Option<SocketAddr> {

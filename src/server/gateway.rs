@@ -133,6 +133,16 @@ impl Gateway {
             Ok(session) => session,
             Err(response) => return (area_label(page), response),
         };
+        // `[guard] bar_authenticated_traffic`: a suspended address loses its open sessions' pages too.
+        if session.is_some()
+            && self.config.guard.bar_authenticated_traffic
+            && let Some(retry) = self.flow.guard().suspended_for(client_ip).await
+        {
+            return (
+                area_label(page),
+                web::page_retry_after(ui::suspended(retry), retry),
+            );
+        }
         let response = match (page, session) {
             (Some(space), Some(session)) if session.space == space => {
                 self.proxy(request, client_ip, Some(&session)).await

@@ -28,7 +28,7 @@ use crate::auth::direct::UserDirectory;
 use crate::auth::registry::{BadDelegation, Delegations};
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
-use crate::guard::Guard;
+use crate::guard::{Guard, RedisGuardStore};
 use crate::identity::signed_headers::{BadPrefix, HeaderSigner};
 use crate::proxy::{BadUpstream, Upstream};
 use crate::session::{AnyStore, MemoryStore, RedisStore, Sessions, Store, StoreError};
@@ -57,6 +57,13 @@ pub enum StartError {
     HeaderPrefix(#[from] BadPrefix),
     #[error(transparent)]
     Delegation(#[from] BadDelegation),
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardStoreError),
+    #[error("journal d'audit {path} : {source}")]
+    Audit {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What can be changed when starting the gateway from code (tests, the demo).
@@ -107,10 +114,26 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         }
     };
     let sessions = Sessions::new(store.clone(), config.session.clone(), clock.clone());
+    // The guard shares the sessions' backend choice: with Redis, every replica sees the same counts.
+    let shared_guard = match config.store.backend {
+        StoreBackend::Memory => None,
+        StoreBackend::Redis => Some(RedisGuardStore::new(
+            config.store.redis_url.as_deref().unwrap_or_default(),
+            &config.store.key_prefix,
+        )?),
+    };
+    let guard = Guard::with_settings(config.guard.clone(), clock.clone(), shared_guard);
+    let audit =
+        admin::audit::AuditLog::open(config.admin.audit_file.as_deref()).map_err(|source| {
+            StartError::Audit {
+                path: config.admin.audit_file.clone().unwrap_or_default(),
+                source,
+            }
+        })?;
     let flow = LoginFlow::new(
         sessions,
         UserDirectory::new(&config.users),
-        Guard::new(),
+        guard.clone(),
         &config.identity.signing_key,
         config.listen.gateway_body_limit,
     )
@@ -160,10 +183,15 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 .map_err(|source| StartError::Bind { address, source })?;
             let router = admin::router(AdminState {
                 store: store.clone(),
+                guard: guard.clone(),
+                access: Arc::new(config.admin.clone()),
+                audit: audit.clone(),
+                clock: gateway.clock.clone(),
             });
             let mut stop = shutdown_rx.clone();
             tasks.spawn(async move {
-                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
                     stopped(&mut stop).await;
                 });
                 if let Err(err) = serve.await {
@@ -174,6 +202,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         }
         None => None,
     };
+    tasks.spawn(guard_housekeeping(guard, shutdown_rx.clone()));
     tasks.spawn(housekeeping(store, shutdown_rx));
     tracing::info!(?addresses, ?admin_address, upstream = %config.upstream.url, "passerelle démarrée");
     Ok(Running {
@@ -277,6 +306,24 @@ async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
             Ok(count) => metrics::gauge!("passerelle_sessions").set(count as f64),
             Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
         }
+    }
+}
+
+/// How often the guard probes Redis while degraded and refreshes privileged networks.
+const GUARD_TICK: Duration = Duration::from_secs(1);
+/// Every this many ticks, the rate limiter is trimmed and the suspended gauge refreshed.
+const GUARD_FULL_EVERY: u32 = 30;
+
+async fn guard_housekeeping(guard: Guard, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(GUARD_TICK);
+    let mut count = 0u32;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        count = count.wrapping_add(1);
+        guard.housekeeping(count % GUARD_FULL_EVERY == 1).await;
     }
 }
 
