@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages the build and the tests need ------------------------------------------------
-packages=(redis-server pkg-config)
+packages=(redis-server pkg-config libclang-dev libxmlsec1-dev libxml2-dev libssl-dev xmlsec1)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

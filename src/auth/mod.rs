@@ -6,6 +6,7 @@
 //! the return URL are handled here, once.
 
 pub mod csrf;
+pub mod saml;
 pub mod direct;
 
 use std::net::IpAddr;
