@@ -64,7 +64,6 @@ impl std::fmt::Debug for ServiceProvider {
 
 impl ServiceProvider {
     pub fn new(settings: SpSettings) -> Result<Self, SamlError> {
-        xmlsec_noise::install();
         if settings.idp.signing_certs.is_empty() {
             return Err(SamlError::NoSigningCertificate);
         }
@@ -160,6 +159,7 @@ impl ServiceProvider {
                 sp.parse_xml_response(xml, (!possible.is_empty()).then_some(&possible[..]))
             }))
             .unwrap_or(Err(SpError::UnexpectedError));
+            xmlsec_noise::install();
             result = parsed.map_err(|e| map_samael_error(e, expected_request_id.is_none()));
             // Only a decryption failure is worth retrying with the next (rollover) key.
             if !matches!(result, Err(SamlError::Decrypt)) {

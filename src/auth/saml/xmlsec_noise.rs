@@ -40,8 +40,8 @@ unsafe extern "C" fn to_tracing(
 
 static INSTALL: Once = Once::new();
 
-/// Installs the quiet callback once for the process. xmlsec keeps it in a global pointer that its own
-/// initialisation does not reset, so doing it before or after samael's lazy init both work.
+/// Installs the quiet callback once for the process, after samael's lazy xmlsec initialisation
+/// (which resets the callback to the default printer): call it after samael's first use.
 pub(crate) fn install() {
     INSTALL.call_once(|| {
         // SAFETY: sets a process-wide function pointer to a function with the C signature xmlsec
