@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use super::error::SamlError;
 use super::{NS_ASSERTION, NS_DSIG, NS_PROTOCOL};
 
+const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
@@ -54,6 +55,9 @@ pub struct Scan {
     pub response_signed: bool,
     pub assertion_signed: bool,
     pub assertion_encrypted: bool,
+    /// Byte offset where `xmlns:ds` must be declared for samael to read the encrypted assertion's
+    /// `KeyInfo` (see [`declare_ds_for_samael`]).
+    pub ds_declaration_at: Option<usize>,
 }
 
 /// Parses strictly and checks the shape; `allow_sha1` widens the algorithm allow-list.
@@ -143,6 +147,11 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
         return Err(SamlError::Unsigned);
     }
     let assertion_encrypted = assertion.is_some() && plain_assertion.is_none();
+    let ds_declaration_at = assertion
+        .filter(|_| assertion_encrypted)
+        .and_then(|a| a.children().find(|n| n.has_tag_name((NS_XENC, "EncryptedData"))))
+        .and_then(|data| data.children().find(|n| n.has_tag_name((NS_DSIG, "KeyInfo"))))
+        .and_then(|key_info| missing_ds_declaration(xml, key_info.range().start));
     // samael verifies before decrypting: an encrypted assertion is only trusted under a signed Response.
     if assertion_encrypted && !response_signed {
         return Err(SamlError::Unsigned);
@@ -155,7 +164,50 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
         response_signed,
         assertion_signed,
         assertion_encrypted,
+        ds_declaration_at,
     })
+}
+
+/// Where to insert ` xmlns:ds="…"` in the start tag beginning at `start`, unless it already declares
+/// `xmlns:ds` or `xmlns:dsig` itself.
+fn missing_ds_declaration(xml: &str, start: usize) -> Option<usize> {
+    let tag = xml.get(start..)?;
+    let name_end = tag.find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')?;
+    // The start tag ends at the first '>' outside a quoted attribute value.
+    let mut quote = None;
+    let mut end = None;
+    for (i, c) in tag.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => {
+                end = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let start_tag = &tag[..end?];
+    let declared = ["xmlns:ds=", "xmlns:dsig="].iter().any(|d| start_tag.contains(d));
+    (!declared).then_some(start + name_end)
+}
+
+/// samael 0.0.22 only reads an `EncryptedData/KeyInfo` that declares `xmlns:ds` (or `xmlns:dsig`) on
+/// itself, as Shibboleth writes it; pysaml2 and others declare the prefix higher up. Adding an unused,
+/// same-valued declaration does not change the exclusive canonical form the signature covers (exc-c14n
+/// renders only visibly used prefixes), so the signature still verifies; any other effect on the
+/// signed bytes makes verification fail, never pass. Both the verifier and the reader see the same bytes.
+pub fn declare_ds_for_samael<'a>(xml: &'a str, scan: &Scan) -> std::borrow::Cow<'a, str> {
+    match scan.ds_declaration_at {
+        Some(at) if xml.is_char_boundary(at) => {
+            let mut out = String::with_capacity(xml.len() + 48);
+            out.push_str(&xml[..at]);
+            out.push_str(&format!(" xmlns:ds=\"{NS_DSIG}\""));
+            out.push_str(&xml[at..]);
+            std::borrow::Cow::Owned(out)
+        }
+        _ => std::borrow::Cow::Borrowed(xml),
+    }
 }
 
 /// One `SignedInfo` with one `Reference` to `#<parent ID>`, approved transforms and algorithms.

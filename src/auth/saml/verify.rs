@@ -151,6 +151,7 @@ impl ServiceProvider {
             return Err(SamlError::Decrypt);
         }
 
+        let xml = &*prescan::declare_ds_for_samael(xml, &scan);
         let possible: Vec<&str> = expected_request_id.into_iter().collect();
         let mut result = Err(SamlError::Decrypt);
         for sp in &self.inner {

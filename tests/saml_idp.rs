@@ -1,0 +1,117 @@
+//! Against a real IdP: pysaml2's IdP (tests/peers/saml_idp.py, installed by tests/peers/saml.sh)
+//! answers the SP's signed AuthnRequests over HTTP on loopback, and the SP verifies what it returns:
+//! a signed assertion, a signed response with an encrypted assertion, and EduConnect-shaped attributes.
+
+mod saml_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use passerelle::auth::saml::educonnect::{self, Profile};
+use passerelle::auth::saml::metadata::sp_metadata;
+use passerelle::auth::saml::{IdpMetadata, ServiceProvider, VerifiedAssertion, request};
+use passerelle::space::SpaceId;
+use saml_support::*;
+
+struct Idp {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_idp() -> Idp {
+    let python = std::env::var("PASSERELLE_PYSAML2_PYTHON")
+        .expect("PASSERELLE_PYSAML2_PYTHON unset: run tests/peers/saml.sh (scripts/test.sh does)");
+    let script = std::env::var("PASSERELLE_PYSAML2_IDP").expect("PASSERELLE_PYSAML2_IDP unset");
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("sp.xml");
+    std::fs::write(&md, sp_metadata(&settings())).unwrap();
+    let mut child = Command::new(python)
+        .args([&script, IDP_ENTITY])
+        .arg(fixture("idp.key"))
+        .arg(fixture("idp.crt"))
+        .arg(&md)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("PORT ").expect("IdP prints its port").parse().unwrap();
+    Idp { child, port, _dir: dir }
+}
+
+/// An SP whose IdP metadata points at the given mode's SSO endpoint of the running pysaml2 IdP.
+fn sp_for(idp: &Idp, mode: &str) -> ServiceProvider {
+    let xml = idp_metadata_xml("idp.crt").replace("https://idp.test/sso", &format!("http://127.0.0.1:{}/sso/{mode}", idp.port));
+    let mut s = settings();
+    s.idp = IdpMetadata::parse(&xml, Some(IDP_ENTITY), now()).unwrap();
+    ServiceProvider::new(s).unwrap()
+}
+
+/// Sends the browser to the IdP with a fresh AuthnRequest and posts its answer back to the SP.
+async fn login(idp: &Idp, mode: &str) -> (VerifiedAssertion, String) {
+    let sp = sp_for(idp, mode);
+    let out = request::authn_request(sp.settings(), "pending-state-1", false, now()).unwrap();
+    let page = reqwest::get(&out.url).await.unwrap();
+    let status = page.status();
+    let html = page.text().await.unwrap();
+    assert!(status.is_success(), "IdP refused the AuthnRequest: {html}");
+    let field = |name: &str| {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    };
+    assert_eq!(field("RelayState"), "pending-state-1");
+    let saml_response = field("SAMLResponse");
+    let assertion = sp.verify_post(&saml_response, Some(&out.id), now()).unwrap();
+    (assertion, saml_response)
+}
+
+#[tokio::test]
+async fn pysaml2_signed_assertion_is_verified() {
+    let idp = start_idp();
+    let (a, raw) = login(&idp, "signed").await;
+    assert_eq!(a.first("urn:oid:2.5.4.4"), Some("Martin"));
+    assert!(a.name_id.is_some() && a.session_index.is_some());
+    // A second SP instance (another request) must refuse the same response: InResponseTo is bound.
+    let sp = sp_for(&idp, "signed");
+    assert_eq!(sp.verify_post(&raw, Some("_other-request"), now()).unwrap_err().code(), "saml_in_response_to");
+}
+
+#[tokio::test]
+async fn pysaml2_encrypted_assertion_is_decrypted() {
+    let idp = start_idp();
+    let (a, raw) = login(&idp, "encrypted").await;
+    use base64::Engine;
+    let xml = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(raw).unwrap()).unwrap();
+    assert!(xml.contains("EncryptedAssertion") && !xml.contains("Martin"), "assertion travels encrypted");
+    assert_eq!(a.first("urn:oid:2.5.4.4"), Some("Martin"));
+}
+
+#[tokio::test]
+async fn pysaml2_educonnect_shaped_pupil_maps_and_is_profiled() {
+    let idp = start_idp();
+    let (a, _) = login(&idp, "educonnect-eleve").await;
+    let id = educonnect::identity_for_space(&a, SpaceId::Eleve).unwrap();
+    assert_eq!(id.profile, Profile::Eleve);
+    assert_eq!(id.subject, "a1".repeat(48));
+    assert_eq!(id.attributes["FrEduCtEleveUAI"], ["0254222C"]);
+    assert_eq!(id.attributes["FrEduCtDateNaissance"], ["2010-04-12"]);
+    assert_eq!(id.logout_return.as_deref(), Some("https://educonnect.education.gouv.fr/Logout"));
+    assert_eq!(educonnect::identity_for_space(&a, SpaceId::Parent).unwrap_err().code(), "saml_profile_mismatch");
+}
+
+#[tokio::test]
+async fn pysaml2_educonnect_shaped_parent_opens_only_the_parent_space() {
+    let idp = start_idp();
+    let (a, _) = login(&idp, "educonnect-resp").await;
+    assert_eq!(educonnect::identity_for_space(&a, SpaceId::Parent).unwrap().attributes["givenName"], ["Claire"]);
+    assert!(educonnect::identity_for_space(&a, SpaceId::Eleve).is_err());
+}
