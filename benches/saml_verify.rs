@@ -14,13 +14,21 @@ use std::hint::black_box;
 fn verify(c: &mut Criterion) {
     let sp = sp();
     let signed = Fixture::default().build_base64();
-    let encrypted = Fixture { sign: Sign::Response, encrypt_for: Some("sp"), ..Fixture::default() }.build_base64();
+    let encrypted = Fixture {
+        sign: Sign::Response,
+        encrypt_for: Some("sp"),
+        ..Fixture::default()
+    }
+    .build_base64();
     let mut group = c.benchmark_group("saml_verify");
     group.throughput(Throughput::Elements(1));
     for (name, response) in [("signed", &signed), ("signed_encrypted", &encrypted)] {
         assert!(sp.verify_post(response, Some(REQUEST_ID), now()).is_ok());
         group.bench_function(name, |b| {
-            b.iter(|| sp.verify_post(black_box(response), Some(REQUEST_ID), now()).unwrap())
+            b.iter(|| {
+                sp.verify_post(black_box(response), Some(REQUEST_ID), now())
+                    .unwrap()
+            })
         });
     }
     group.finish();

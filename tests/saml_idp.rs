@@ -42,14 +42,28 @@ fn start_idp() -> Idp {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("PORT ").expect("IdP prints its port").parse().unwrap();
-    Idp { child, port, _dir: dir }
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .expect("IdP prints its port")
+        .parse()
+        .unwrap();
+    Idp {
+        child,
+        port,
+        _dir: dir,
+    }
 }
 
 /// An SP whose IdP metadata points at the given mode's SSO endpoint of the running pysaml2 IdP.
 fn sp_for(idp: &Idp, mode: &str) -> ServiceProvider {
-    let xml = idp_metadata_xml("idp.crt").replace("https://idp.test/sso", &format!("http://127.0.0.1:{}/sso/{mode}", idp.port));
+    let xml = idp_metadata_xml("idp.crt").replace(
+        "https://idp.test/sso",
+        &format!("http://127.0.0.1:{}/sso/{mode}", idp.port),
+    );
     let mut s = settings();
     s.idp = IdpMetadata::parse(&xml, Some(IDP_ENTITY), now()).unwrap();
     ServiceProvider::new(s).unwrap()
@@ -65,12 +79,17 @@ async fn login(idp: &Idp, mode: &str) -> (VerifiedAssertion, String) {
     assert!(status.is_success(), "IdP refused the AuthnRequest: {html}");
     let field = |name: &str| {
         let marker = format!(r#"name="{name}" value=""#);
-        let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+        let start = html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} in {html}"))
+            + marker.len();
         html[start..start + html[start..].find('"').unwrap()].to_string()
     };
     assert_eq!(field("RelayState"), "pending-state-1");
     let saml_response = field("SAMLResponse");
-    let assertion = sp.verify_post(&saml_response, Some(&out.id), now()).unwrap();
+    let assertion = sp
+        .verify_post(&saml_response, Some(&out.id), now())
+        .unwrap();
     (assertion, saml_response)
 }
 
@@ -82,7 +101,12 @@ async fn pysaml2_signed_assertion_is_verified() {
     assert!(a.name_id.is_some() && a.session_index.is_some());
     // A second SP instance (another request) must refuse the same response: InResponseTo is bound.
     let sp = sp_for(&idp, "signed");
-    assert_eq!(sp.verify_post(&raw, Some("_other-request"), now()).unwrap_err().code(), "saml_in_response_to");
+    assert_eq!(
+        sp.verify_post(&raw, Some("_other-request"), now())
+            .unwrap_err()
+            .code(),
+        "saml_in_response_to"
+    );
 }
 
 #[tokio::test]
@@ -90,8 +114,16 @@ async fn pysaml2_encrypted_assertion_is_decrypted() {
     let idp = start_idp();
     let (a, raw) = login(&idp, "encrypted").await;
     use base64::Engine;
-    let xml = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(raw).unwrap()).unwrap();
-    assert!(xml.contains("EncryptedAssertion") && !xml.contains("Martin"), "assertion travels encrypted");
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        xml.contains("EncryptedAssertion") && !xml.contains("Martin"),
+        "assertion travels encrypted"
+    );
     assert_eq!(a.first("urn:oid:2.5.4.4"), Some("Martin"));
 }
 
@@ -104,14 +136,27 @@ async fn pysaml2_educonnect_shaped_pupil_maps_and_is_profiled() {
     assert_eq!(id.subject, "a1".repeat(48));
     assert_eq!(id.attributes["FrEduCtEleveUAI"], ["0254222C"]);
     assert_eq!(id.attributes["FrEduCtDateNaissance"], ["2010-04-12"]);
-    assert_eq!(id.logout_return.as_deref(), Some("https://educonnect.education.gouv.fr/Logout"));
-    assert_eq!(educonnect::identity_for_space(&a, SpaceId::Parent).unwrap_err().code(), "saml_profile_mismatch");
+    assert_eq!(
+        id.logout_return.as_deref(),
+        Some("https://educonnect.education.gouv.fr/Logout")
+    );
+    assert_eq!(
+        educonnect::identity_for_space(&a, SpaceId::Parent)
+            .unwrap_err()
+            .code(),
+        "saml_profile_mismatch"
+    );
 }
 
 #[tokio::test]
 async fn pysaml2_educonnect_shaped_parent_opens_only_the_parent_space() {
     let idp = start_idp();
     let (a, _) = login(&idp, "educonnect-resp").await;
-    assert_eq!(educonnect::identity_for_space(&a, SpaceId::Parent).unwrap().attributes["givenName"], ["Claire"]);
+    assert_eq!(
+        educonnect::identity_for_space(&a, SpaceId::Parent)
+            .unwrap()
+            .attributes["givenName"],
+        ["Claire"]
+    );
     assert!(educonnect::identity_for_space(&a, SpaceId::Eleve).is_err());
 }

@@ -13,12 +13,18 @@ fn verify(xml: &str) -> Result<passerelle::auth::saml::VerifiedAssertion, SamlEr
     sp().verify_xml(xml, Some(REQUEST_ID), now())
 }
 
-fn assert_refused(result: Result<passerelle::auth::saml::VerifiedAssertion, SamlError>, code: &str) {
+fn assert_refused(
+    result: Result<passerelle::auth::saml::VerifiedAssertion, SamlError>,
+    code: &str,
+) {
     match result {
         Ok(a) => panic!("accepted, expected {code}: {a:?}"),
         Err(e) => {
             assert_eq!(e.code(), code, "{e}");
-            assert!(e.is_user_fault() || code == "saml_decrypt", "{code} should count for the guard");
+            assert!(
+                e.is_user_fault() || code == "saml_decrypt",
+                "{code} should count for the guard"
+            );
         }
     }
 }
@@ -37,7 +43,12 @@ fn signed_assertion_response() -> (Fixture, String) {
 
 /// An unsigned assertion for "admin", the identity an attacker wants.
 fn evil_assertion() -> String {
-    Fixture { name_id: "admin@idp.test".into(), sign: Sign::Nothing, ..Fixture::default() }.assertion_xml()
+    Fixture {
+        name_id: "admin@idp.test".into(),
+        sign: Sign::Nothing,
+        ..Fixture::default()
+    }
+    .assertion_xml()
 }
 
 fn response_shell(id: &str, children: &str) -> String {
@@ -65,8 +76,15 @@ fn signed_assertion_is_accepted_and_read() {
 
 #[test]
 fn signed_response_is_accepted() {
-    let xml = Fixture { sign: Sign::Response, ..Fixture::default() }.build();
-    assert_eq!(verify(&xml).unwrap().name_id.as_deref(), Some("alice@idp.test"));
+    let xml = Fixture {
+        sign: Sign::Response,
+        ..Fixture::default()
+    }
+    .build();
+    assert_eq!(
+        verify(&xml).unwrap().name_id.as_deref(),
+        Some("alice@idp.test")
+    );
 }
 
 #[test]
@@ -77,7 +95,11 @@ fn base64_post_field_is_accepted() {
 
 #[test]
 fn encrypted_assertion_under_signed_response_is_decrypted() {
-    let f = Fixture { sign: Sign::Response, encrypt_for: Some("sp"), ..Fixture::default() };
+    let f = Fixture {
+        sign: Sign::Response,
+        encrypt_for: Some("sp"),
+        ..Fixture::default()
+    };
     let xml = f.build();
     assert!(xml.contains("EncryptedData") && !xml.contains("alice@idp.test"));
     let a = verify(&xml).unwrap();
@@ -91,14 +113,27 @@ fn rollover_key_decrypts_with_the_second_key() {
     s.encryption_keys = vec![key_pair("sp2"), key_pair("sp")];
     let sp = ServiceProvider::new(s).unwrap();
     for cert in ["sp", "sp2"] {
-        let xml = Fixture { sign: Sign::Response, encrypt_for: Some(cert), ..Fixture::default() }.build();
-        assert!(sp.verify_xml(&xml, Some(REQUEST_ID), now()).is_ok(), "encrypted for {cert}");
+        let xml = Fixture {
+            sign: Sign::Response,
+            encrypt_for: Some(cert),
+            ..Fixture::default()
+        }
+        .build();
+        assert!(
+            sp.verify_xml(&xml, Some(REQUEST_ID), now()).is_ok(),
+            "encrypted for {cert}"
+        );
     }
 }
 
 #[test]
 fn assertion_encrypted_for_another_key_is_refused() {
-    let xml = Fixture { sign: Sign::Response, encrypt_for: Some("attacker"), ..Fixture::default() }.build();
+    let xml = Fixture {
+        sign: Sign::Response,
+        encrypt_for: Some("attacker"),
+        ..Fixture::default()
+    }
+    .build();
     let err = verify(&xml).unwrap_err();
     assert_eq!(err.code(), "saml_decrypt");
     assert!(!err.is_user_fault());
@@ -106,7 +141,11 @@ fn assertion_encrypted_for_another_key_is_refused() {
 
 #[test]
 fn encrypted_assertion_without_signed_response_is_refused() {
-    let f = Fixture { sign: Sign::Nothing, encrypt_for: Some("sp"), ..Fixture::default() };
+    let f = Fixture {
+        sign: Sign::Nothing,
+        encrypt_for: Some("sp"),
+        ..Fixture::default()
+    };
     assert_refused(verify(&f.build()), "saml_unsigned");
 }
 
@@ -115,16 +154,29 @@ fn unsolicited_response_is_accepted_when_opted_in() {
     let mut s = settings();
     s.allow_unsolicited = true;
     let sp = ServiceProvider::new(s).unwrap();
-    let xml = Fixture { in_response_to: None, ..Fixture::default() }.build();
+    let xml = Fixture {
+        in_response_to: None,
+        ..Fixture::default()
+    }
+    .build();
     assert!(sp.verify_xml(&xml, None, now()).is_ok());
 }
 
 #[test]
 fn sha1_is_accepted_only_with_the_legacy_opt_in() {
-    let xml = Fixture { sha1: true, ..Fixture::default() }.build();
+    let xml = Fixture {
+        sha1: true,
+        ..Fixture::default()
+    }
+    .build();
     let mut s = settings();
     s.allow_sha1 = true;
-    assert!(ServiceProvider::new(s).unwrap().verify_xml(&xml, Some(REQUEST_ID), now()).is_ok());
+    assert!(
+        ServiceProvider::new(s)
+            .unwrap()
+            .verify_xml(&xml, Some(REQUEST_ID), now())
+            .is_ok()
+    );
 }
 
 // --- the eight XSW variants ---------------------------------------------------------------------
@@ -133,21 +185,38 @@ fn sha1_is_accepted_only_with_the_legacy_opt_in() {
 /// signed Response moved into it (`ds:Object`).
 #[test]
 fn xsw1_response_wrapped_in_signature_object_is_refused() {
-    let orig = Fixture { sign: Sign::Response, ..Fixture::default() }.build();
+    let orig = Fixture {
+        sign: Sign::Response,
+        ..Fixture::default()
+    }
+    .build();
     let sig = extract(&orig, "<ds:Signature", "</ds:Signature>");
     let orig_unsigned = orig.replace(sig, "");
-    let wrapped_sig = sig.replace("</ds:Signature>", &format!("<ds:Object>{orig_unsigned}</ds:Object></ds:Signature>"));
-    let evil = response_shell("_evil_response", &format!("{wrapped_sig}{STATUS}{}", evil_assertion()));
+    let wrapped_sig = sig.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{orig_unsigned}</ds:Object></ds:Signature>"),
+    );
+    let evil = response_shell(
+        "_evil_response",
+        &format!("{wrapped_sig}{STATUS}{}", evil_assertion()),
+    );
     assert_refused(verify(&evil), "saml_assertion_count");
 }
 
 /// XSW2: as XSW1 with the original Response detached, a sibling before the signature.
 #[test]
 fn xsw2_detached_original_response_is_refused() {
-    let orig = Fixture { sign: Sign::Response, ..Fixture::default() }.build();
+    let orig = Fixture {
+        sign: Sign::Response,
+        ..Fixture::default()
+    }
+    .build();
     let sig = extract(&orig, "<ds:Signature", "</ds:Signature>");
     let orig_unsigned = orig.replace(sig, "");
-    let evil = response_shell("_evil_response", &format!("{orig_unsigned}{sig}{STATUS}{}", evil_assertion()));
+    let evil = response_shell(
+        "_evil_response",
+        &format!("{orig_unsigned}{sig}{STATUS}{}", evil_assertion()),
+    );
     assert_refused(verify(&evil), "saml_assertion_count");
 }
 
@@ -156,7 +225,10 @@ fn xsw2_detached_original_response_is_refused() {
 fn xsw3_evil_assertion_before_signed_one_is_refused() {
     let (_, orig) = signed_assertion_response();
     let signed = extract(&orig, "<saml:Assertion", "</saml:Assertion>");
-    let evil = response_shell("_evil_response", &format!("{STATUS}{}{signed}", evil_assertion()));
+    let evil = response_shell(
+        "_evil_response",
+        &format!("{STATUS}{}{signed}", evil_assertion()),
+    );
     assert_refused(verify(&evil), "saml_assertion_count");
 }
 
@@ -165,7 +237,8 @@ fn xsw3_evil_assertion_before_signed_one_is_refused() {
 fn xsw4_evil_assertion_wrapping_signed_one_is_refused() {
     let (_, orig) = signed_assertion_response();
     let signed = extract(&orig, "<saml:Assertion", "</saml:Assertion>");
-    let wrapper = evil_assertion().replace("</saml:Assertion>", &format!("{signed}</saml:Assertion>"));
+    let wrapper =
+        evil_assertion().replace("</saml:Assertion>", &format!("{signed}</saml:Assertion>"));
     let evil = response_shell("_evil_response", &format!("{STATUS}{wrapper}"));
     assert_refused(verify(&evil), "saml_assertion_count");
 }
@@ -189,7 +262,10 @@ fn xsw6_original_assertion_inside_signature_object_is_refused() {
     let signed = extract(&orig, "<saml:Assertion", "</saml:Assertion>");
     let sig = extract(signed, "<ds:Signature", "</ds:Signature>");
     let original = signed.replace(sig, "");
-    let moved = sig.replace("</ds:Signature>", &format!("<ds:Object>{original}</ds:Object></ds:Signature>"));
+    let moved = sig.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{original}</ds:Object></ds:Signature>"),
+    );
     let evil_a = evil_assertion().replacen("</saml:Issuer>", &format!("</saml:Issuer>{moved}"), 1);
     let evil = response_shell("_evil_response", &format!("{STATUS}{evil_a}"));
     assert_refused(verify(&evil), "saml_assertion_count");
@@ -202,7 +278,10 @@ fn xsw7_signed_assertion_in_extensions_is_refused() {
     let signed = extract(&orig, "<saml:Assertion", "</saml:Assertion>");
     let evil = response_shell(
         "_evil_response",
-        &format!("<samlp:Extensions>{signed}</samlp:Extensions>{STATUS}{}", evil_assertion()),
+        &format!(
+            "<samlp:Extensions>{signed}</samlp:Extensions>{STATUS}{}",
+            evil_assertion()
+        ),
     );
     assert_refused(verify(&evil), "saml_assertion_count");
 }
@@ -213,7 +292,10 @@ fn xsw8_signed_assertion_inside_evil_signature_object_is_refused() {
     let (_, orig) = signed_assertion_response();
     let signed = extract(&orig, "<saml:Assertion", "</saml:Assertion>");
     let sig = extract(signed, "<ds:Signature", "</ds:Signature>");
-    let moved = sig.replace("</ds:Signature>", &format!("<ds:Object>{signed}</ds:Object></ds:Signature>"));
+    let moved = sig.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{signed}</ds:Object></ds:Signature>"),
+    );
     let evil_a = evil_assertion().replacen("</saml:Issuer>", &format!("</saml:Issuer>{moved}"), 1);
     let evil = response_shell("_evil_response", &format!("{STATUS}{evil_a}"));
     assert_refused(verify(&evil), "saml_assertion_count");
@@ -223,7 +305,10 @@ fn xsw8_signed_assertion_inside_evil_signature_object_is_refused() {
 /// another element. The Reference check catches it.
 #[test]
 fn signature_referencing_another_element_is_refused() {
-    let f = Fixture { sign: Sign::Response, ..Fixture::default() };
+    let f = Fixture {
+        sign: Sign::Response,
+        ..Fixture::default()
+    };
     let orig = f.build();
     let tampered = orig.replacen(&format!("ID=\"{}\"", f.response_id), "ID=\"_other\"", 1);
     assert_refused(verify(&tampered), "saml_signature_shape");
@@ -233,7 +318,11 @@ fn signature_referencing_another_element_is_refused() {
 
 #[test]
 fn comment_injection_in_name_id_is_refused() {
-    let xml = Fixture { name_id: "admin@idp.test.evil.net".into(), ..Fixture::default() }.build();
+    let xml = Fixture {
+        name_id: "admin@idp.test.evil.net".into(),
+        ..Fixture::default()
+    }
+    .build();
     let injected = xml.replace("admin@idp.test.evil.net", "admin@idp.test<!---->.evil.net");
     assert_refused(verify(&injected), "saml_comment");
 }
@@ -241,7 +330,10 @@ fn comment_injection_in_name_id_is_refused() {
 #[test]
 fn modified_name_id_is_refused() {
     let (_, xml) = signed_assertion_response();
-    assert_refused(verify(&xml.replace("alice@idp.test", "admin@idp.test")), "saml_signature");
+    assert_refused(
+        verify(&xml.replace("alice@idp.test", "admin@idp.test")),
+        "saml_signature",
+    );
 }
 
 #[test]
@@ -253,20 +345,34 @@ fn removed_signature_is_refused() {
 
 #[test]
 fn signature_by_another_key_is_refused() {
-    let xml = Fixture { key: "attacker", ..Fixture::default() }.build();
+    let xml = Fixture {
+        key: "attacker",
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_signature");
 }
 
 #[test]
 fn sha1_signature_is_refused_by_default() {
-    let xml = Fixture { sha1: true, ..Fixture::default() }.build();
+    let xml = Fixture {
+        sha1: true,
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_algorithm");
 }
 
 #[test]
 fn expired_assertion_is_refused() {
     let t = now() - 3600;
-    let xml = Fixture { now: t, not_before: t - 30, not_on_or_after: t + 300, ..Fixture::default() }.build();
+    let xml = Fixture {
+        now: t,
+        not_before: t - 30,
+        not_on_or_after: t + 300,
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_expired");
 }
 
@@ -274,51 +380,86 @@ fn expired_assertion_is_refused() {
 fn expired_assertion_is_refused_by_our_clock_too() {
     // Issued now for samael's system clock, but our clock (the gateway's) is an hour later.
     let xml = Fixture::default().build();
-    assert_refused(sp().verify_xml(&xml, Some(REQUEST_ID), now() + 3600), "saml_expired");
+    assert_refused(
+        sp().verify_xml(&xml, Some(REQUEST_ID), now() + 3600),
+        "saml_expired",
+    );
 }
 
 #[test]
 fn not_yet_valid_assertion_is_refused() {
     let t = now() + 3600;
-    let xml = Fixture { now: t, not_before: t - 30, not_on_or_after: t + 300, ..Fixture::default() }.build();
+    let xml = Fixture {
+        now: t,
+        not_before: t - 30,
+        not_on_or_after: t + 300,
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_not_yet_valid");
 }
 
 #[test]
 fn wrong_audience_is_refused() {
-    let xml = Fixture { audience: "https://other-sp.test".into(), ..Fixture::default() }.build();
+    let xml = Fixture {
+        audience: "https://other-sp.test".into(),
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_audience");
 }
 
 #[test]
 fn wrong_destination_is_refused() {
-    let xml = Fixture { destination: "https://other-sp.test/acs".into(), ..Fixture::default() }.build();
+    let xml = Fixture {
+        destination: "https://other-sp.test/acs".into(),
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_destination");
 }
 
 #[test]
 fn wrong_recipient_is_refused() {
-    let xml = Fixture { recipient: "https://other-sp.test/acs".into(), ..Fixture::default() }.build();
+    let xml = Fixture {
+        recipient: "https://other-sp.test/acs".into(),
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(verify(&xml), "saml_recipient");
 }
 
 #[test]
 fn unknown_in_response_to_is_refused() {
     let (_, xml) = signed_assertion_response();
-    assert_refused(sp().verify_xml(&xml, Some("_another-request"), now()), "saml_in_response_to");
+    assert_refused(
+        sp().verify_xml(&xml, Some("_another-request"), now()),
+        "saml_in_response_to",
+    );
 }
 
 #[test]
 fn unsolicited_response_is_refused_by_default() {
-    let xml = Fixture { in_response_to: None, ..Fixture::default() }.build();
+    let xml = Fixture {
+        in_response_to: None,
+        ..Fixture::default()
+    }
+    .build();
     assert_refused(sp().verify_xml(&xml, None, now()), "saml_unsolicited");
 }
 
 #[test]
 fn wrong_issuer_is_refused() {
-    let xml = Fixture { issuer: "https://evil-idp.test/idp".into(), ..Fixture::default() }.build();
+    let xml = Fixture {
+        issuer: "https://evil-idp.test/idp".into(),
+        ..Fixture::default()
+    }
+    .build();
     let err = verify(&xml).unwrap_err();
-    assert!(matches!(err.code(), "saml_issuer" | "saml_signature"), "{err}");
+    assert!(
+        matches!(err.code(), "saml_issuer" | "saml_signature"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -337,15 +478,27 @@ fn two_assertions_are_refused() {
     let signed = extract(&xml, "<saml:Assertion", "</saml:Assertion>").to_string();
     let doubled = xml.replace(&signed, &format!("{signed}{signed}"));
     let err = verify(&doubled).unwrap_err();
-    assert!(matches!(err.code(), "saml_assertion_count" | "saml_signature_shape"), "{err}");
+    assert!(
+        matches!(err.code(), "saml_assertion_count" | "saml_signature_shape"),
+        "{err}"
+    );
 }
 
 #[test]
 fn huge_input_is_refused() {
     let huge = "A".repeat(20 * 1024 * 1024);
-    assert_refused(sp().verify_post(&huge, Some(REQUEST_ID), now()), "saml_too_large");
+    assert_refused(
+        sp().verify_post(&huge, Some(REQUEST_ID), now()),
+        "saml_too_large",
+    );
     let (_, xml) = signed_assertion_response();
-    let padded = xml.replace("<samlp:Status>", &format!("<samlp:Extensions>{}</samlp:Extensions><samlp:Status>", "<x/>".repeat(100_000)));
+    let padded = xml.replace(
+        "<samlp:Status>",
+        &format!(
+            "<samlp:Extensions>{}</samlp:Extensions><samlp:Status>",
+            "<x/>".repeat(100_000)
+        ),
+    );
     assert_refused(verify(&padded), "saml_too_large");
 }
 
@@ -372,7 +525,10 @@ fn idp_without_signing_certificate_is_refused() {
     assert_eq!(err.code(), "saml_no_signing_certificate");
     let mut s = settings();
     s.idp.signing_certs.clear();
-    assert_eq!(ServiceProvider::new(s).unwrap_err().code(), "saml_no_signing_certificate");
+    assert_eq!(
+        ServiceProvider::new(s).unwrap_err().code(),
+        "saml_no_signing_certificate"
+    );
 }
 
 #[test]
@@ -381,7 +537,12 @@ fn expired_idp_metadata_is_refused() {
         r#"entityID="https://idp.test/idp""#,
         r#"entityID="https://idp.test/idp" validUntil="2020-01-01T00:00:00Z""#,
     );
-    assert_eq!(IdpMetadata::parse(&xml, Some(IDP_ENTITY), now()).unwrap_err().code(), "saml_metadata_expired");
+    assert_eq!(
+        IdpMetadata::parse(&xml, Some(IDP_ENTITY), now())
+            .unwrap_err()
+            .code(),
+        "saml_metadata_expired"
+    );
 }
 
 #[test]
@@ -391,7 +552,10 @@ fn sp_metadata_lists_both_keys_and_endpoints() {
     let xml = passerelle::auth::saml::metadata::sp_metadata(&s);
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("entityID"), Some(SP_ENTITY));
-    let uses: Vec<_> = doc.descendants().filter_map(|n| n.attribute("use")).collect();
+    let uses: Vec<_> = doc
+        .descendants()
+        .filter_map(|n| n.attribute("use"))
+        .collect();
     assert_eq!(uses, ["signing", "encryption", "encryption"]);
     assert!(xml.contains(ACS) && xml.contains("https://passerelle.test/auth/saml/sls"));
     assert!(xml.contains(r#"AuthnRequestsSigned="true""#));
@@ -400,7 +564,11 @@ fn sp_metadata_lists_both_keys_and_endpoints() {
 // --- requests, logout, EduConnect ---------------------------------------------------------------
 
 fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[test]
@@ -410,18 +578,33 @@ fn authn_request_is_deflated_and_signed() {
     let s = settings();
     let out = request::authn_request(&s, "state-123", false, now()).unwrap();
     assert!(out.id.starts_with('_') && out.url.starts_with("https://idp.test/sso?SAMLRequest="));
-    assert_eq!(query_param(&out.url, "RelayState").as_deref(), Some("state-123"));
-    let raw = base64::engine::general_purpose::STANDARD.decode(query_param(&out.url, "SAMLRequest").unwrap()).unwrap();
+    assert_eq!(
+        query_param(&out.url, "RelayState").as_deref(),
+        Some("state-123")
+    );
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(query_param(&out.url, "SAMLRequest").unwrap())
+        .unwrap();
     let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(&raw[..]).read_to_string(&mut xml).unwrap();
+    flate2::read::DeflateDecoder::new(&raw[..])
+        .read_to_string(&mut xml)
+        .unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("ID"), Some(out.id.as_str()));
-    assert_eq!(doc.root_element().attribute("AssertionConsumerServiceURL"), Some(ACS));
+    assert_eq!(
+        doc.root_element().attribute("AssertionConsumerServiceURL"),
+        Some(ACS)
+    );
     // The signature covers the raw query up to SigAlg and verifies with our certificate.
     let query = out.url.split_once('?').unwrap().1;
     let (signed, sig) = query.split_once("&Signature=").unwrap();
     let sig = base64::engine::general_purpose::STANDARD
-        .decode(percent_encoding::percent_decode_str(sig).decode_utf8().unwrap().as_bytes())
+        .decode(
+            percent_encoding::percent_decode_str(sig)
+                .decode_utf8()
+                .unwrap()
+                .as_bytes(),
+        )
         .unwrap();
     let cert = openssl::x509::X509::from_pem(&std::fs::read(fixture("sp.crt")).unwrap()).unwrap();
     let key = cert.public_key().unwrap();
@@ -437,7 +620,14 @@ fn idp_logout_url(key: Option<&str>) -> String {
         instant(now())
     );
     let kp = key.map(key_pair);
-    request::redirect_url("https://passerelle.test/auth/saml/sls", request::MessageKind::Request, &xml, Some("rs"), kp.as_ref()).unwrap()
+    request::redirect_url(
+        "https://passerelle.test/auth/saml/sls",
+        request::MessageKind::Request,
+        &xml,
+        Some("rs"),
+        kp.as_ref(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -462,15 +652,35 @@ fn idp_logout_request_is_verified_and_read() {
 fn unsigned_or_forged_logout_request_is_refused() {
     let s = settings();
     let unsigned = idp_logout_url(None);
-    assert_eq!(slo::parse_redirect(&s, unsigned.split_once('?').unwrap().1, now()).unwrap_err().code(), "saml_unsigned");
+    assert_eq!(
+        slo::parse_redirect(&s, unsigned.split_once('?').unwrap().1, now())
+            .unwrap_err()
+            .code(),
+        "saml_unsigned"
+    );
     let forged = idp_logout_url(Some("attacker"));
-    assert_eq!(slo::parse_redirect(&s, forged.split_once('?').unwrap().1, now()).unwrap_err().code(), "saml_signature");
+    assert_eq!(
+        slo::parse_redirect(&s, forged.split_once('?').unwrap().1, now())
+            .unwrap_err()
+            .code(),
+        "saml_signature"
+    );
 }
 
 #[test]
 fn sp_logout_request_names_the_session() {
-    let out = slo::logout_request(&settings(), "alice@idp.test", None, Some("_session1"), "st", now()).unwrap();
-    assert!(out.url.starts_with("https://idp.test/slo?SAMLRequest=") && out.url.contains("&Signature="));
+    let out = slo::logout_request(
+        &settings(),
+        "alice@idp.test",
+        None,
+        Some("_session1"),
+        "st",
+        now(),
+    )
+    .unwrap();
+    assert!(
+        out.url.starts_with("https://idp.test/slo?SAMLRequest=") && out.url.contains("&Signature=")
+    );
 }
 
 #[test]
@@ -481,7 +691,10 @@ fn educonnect_attributes_map_to_a_pupil() {
     assert_eq!(id.subject, "c0ffee".repeat(16));
     assert_eq!(id.attributes["FrEduCtEleveUAI"], ["0254222C"]);
     assert_eq!(id.attributes["givenName"], ["Léa"]);
-    assert_eq!(id.logout_return.as_deref(), Some("https://educonnect.education.gouv.fr/Logout"));
+    assert_eq!(
+        id.logout_return.as_deref(),
+        Some("https://educonnect.education.gouv.fr/Logout")
+    );
 }
 
 #[test]
@@ -497,6 +710,11 @@ fn educonnect_parent_opens_the_parent_space() {
     let mut f = Fixture::default();
     f.attributes[1].1 = vec!["resp2d".into()];
     let a = verify(&f.build()).unwrap();
-    assert_eq!(educonnect::identity_for_space(&a, SpaceId::Parent).unwrap().profile, Profile::Parent);
+    assert_eq!(
+        educonnect::identity_for_space(&a, SpaceId::Parent)
+            .unwrap()
+            .profile,
+        Profile::Parent
+    );
     assert!(educonnect::identity_for_space(&a, SpaceId::Eleve).is_err());
 }

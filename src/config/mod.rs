@@ -1,12 +1,15 @@
-//! Typed configuration: the gateway file, one file per space, the direct-login users file.
+//! Typed configuration: the gateway file, one file per space, the direct-login users file, the ENT
+//! preset catalogue ([`presets`]).
 //!
 //! `load` reads and validates everything offline and returns either a [`Config`] ready to run or every
 //! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
 //! `Config` that passed validation, so a reload that fails keeps the old one.
 
+pub mod delegation;
 mod env;
 mod load;
 pub mod model;
+pub mod presets;
 mod problems;
 pub mod values;
 
@@ -17,6 +20,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+pub use delegation::{CasSettings, DelegationKind, DelegationSettings};
 pub use load::load;
 pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
 pub use problems::{Problem, Problems};
@@ -41,6 +45,8 @@ pub struct Config {
     pub log: LogSection,
     pub spaces: SpaceTable,
     pub users: Vec<UserEntry>,
+    /// The ENT preset catalogue from `presets_dir`; empty when no catalogue is configured.
+    pub presets: presets::Catalogue,
 }
 
 #[derive(Debug)]
@@ -92,6 +98,8 @@ pub struct IdentitySettings {
 pub struct SpaceSettings {
     pub published: bool,
     pub direct_login: DirectLoginPolicy,
+    /// In the order of the space file; the first is the default.
+    pub delegations: Vec<DelegationSettings>,
 }
 
 /// The nine spaces' settings, indexed by [`SpaceId`].

@@ -15,7 +15,9 @@ const P: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const A: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/saml").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/saml")
+        .join(name)
 }
 
 pub fn now() -> i64 {
@@ -37,7 +39,11 @@ pub fn idp_metadata_xml(cert: &str) -> String {
 }
 
 pub fn key_pair(name: &str) -> KeyPair {
-    KeyPair::from_files(&fixture(&format!("{name}.key")), &fixture(&format!("{name}.crt"))).unwrap()
+    KeyPair::from_files(
+        &fixture(&format!("{name}.key")),
+        &fixture(&format!("{name}.crt")),
+    )
+    .unwrap()
 }
 
 /// SP settings trusting idp.crt, decrypting with sp.key (and `sp2.key` when `rollover`).
@@ -99,12 +105,24 @@ impl Default for Fixture {
             not_before: now - 30,
             not_on_or_after: now + 300,
             attributes: vec![
-                ("urn:oid:1.3.6.1.4.1.20326.10.999.1.57".into(), vec!["c0ffee".repeat(16)]),
-                ("urn:oid:1.3.6.1.4.1.20326.10.999.1.7".into(), vec!["eleve2d".into()]),
+                (
+                    "urn:oid:1.3.6.1.4.1.20326.10.999.1.57".into(),
+                    vec!["c0ffee".repeat(16)],
+                ),
+                (
+                    "urn:oid:1.3.6.1.4.1.20326.10.999.1.7".into(),
+                    vec!["eleve2d".into()],
+                ),
                 ("urn:oid:2.5.4.4".into(), vec!["Martin".into()]),
                 ("urn:oid:2.5.4.42".into(), vec!["Léa".into()]),
-                ("urn:oid:1.3.6.1.4.1.20326.10.999.1.72".into(), vec!["0254222C".into()]),
-                ("urn:oid:1.3.6.1.4.1.20326.10.999.1.5".into(), vec!["https://educonnect.education.gouv.fr/Logout".into()]),
+                (
+                    "urn:oid:1.3.6.1.4.1.20326.10.999.1.72".into(),
+                    vec!["0254222C".into()],
+                ),
+                (
+                    "urn:oid:1.3.6.1.4.1.20326.10.999.1.5".into(),
+                    vec!["https://educonnect.education.gouv.fr/Logout".into()],
+                ),
             ],
             sign: Sign::Assertion,
             key: "idp",
@@ -116,9 +134,15 @@ impl Default for Fixture {
 
 pub fn signature_template(id: &str, sha1: bool) -> String {
     let (sig, dig) = if sha1 {
-        ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1")
+        (
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        )
     } else {
-        ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
+        (
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+        )
     };
     format!(
         r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{sig}"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="{dig}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data></ds:X509Data></ds:KeyInfo></ds:Signature>"##
@@ -127,8 +151,16 @@ pub fn signature_template(id: &str, sha1: bool) -> String {
 
 impl Fixture {
     pub fn assertion_xml(&self) -> String {
-        let sig = if self.sign == Sign::Assertion { signature_template(&self.assertion_id, self.sha1) } else { String::new() };
-        let irt = self.in_response_to.as_ref().map(|r| format!(r#" InResponseTo="{r}""#)).unwrap_or_default();
+        let sig = if self.sign == Sign::Assertion {
+            signature_template(&self.assertion_id, self.sha1)
+        } else {
+            String::new()
+        };
+        let irt = self
+            .in_response_to
+            .as_ref()
+            .map(|r| format!(r#" InResponseTo="{r}""#))
+            .unwrap_or_default();
         let mut attrs = String::new();
         for (name, values) in &self.attributes {
             attrs.push_str(&format!(r#"<saml:Attribute Name="{name}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri">"#));
@@ -164,10 +196,21 @@ impl Fixture {
 
     /// The unsigned document with its signature template(s) in place.
     pub fn template(&self) -> String {
-        let sig = if self.sign == Sign::Response { signature_template(&self.response_id, self.sha1) } else { String::new() };
-        let irt = self.in_response_to.as_ref().map(|r| format!(r#" InResponseTo="{r}""#)).unwrap_or_default();
+        let sig = if self.sign == Sign::Response {
+            signature_template(&self.response_id, self.sha1)
+        } else {
+            String::new()
+        };
+        let irt = self
+            .in_response_to
+            .as_ref()
+            .map(|r| format!(r#" InResponseTo="{r}""#))
+            .unwrap_or_default();
         let assertion = if self.encrypt_for.is_some() {
-            format!("<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>", self.assertion_xml())
+            format!(
+                "<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>",
+                self.assertion_xml()
+            )
         } else {
             self.assertion_xml()
         };
@@ -199,8 +242,15 @@ impl Fixture {
 }
 
 fn run_xmlsec(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("xmlsec1").args(args).output().expect("xmlsec1 is installed (scripts/test.sh)");
-    assert!(out.status.success(), "xmlsec1 {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("xmlsec1")
+        .args(args)
+        .output()
+        .expect("xmlsec1 is installed (scripts/test.sh)");
+    assert!(
+        out.status.success(),
+        "xmlsec1 {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 

@@ -42,12 +42,27 @@ const OID_PREFIX: &str = "urn:oid:1.3.6.1.4.1.20326.10.999.1.";
 /// OID → friendly name, as released by EduConnect (domain notes §2.3).
 pub const ATTRIBUTES: &[(&str, &str)] = &[
     ("urn:oid:1.3.6.1.4.1.20326.10.999.1.57", "FrEduCtId"),
-    ("urn:oid:1.3.6.1.4.1.20326.10.999.1.7", "FrEduCtPersonAffiliation"),
-    ("urn:oid:1.3.6.1.4.1.20326.10.999.1.64", "FrEduCtEleveINEHash"),
+    (
+        "urn:oid:1.3.6.1.4.1.20326.10.999.1.7",
+        "FrEduCtPersonAffiliation",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.20326.10.999.1.64",
+        "FrEduCtEleveINEHash",
+    ),
     ("urn:oid:1.3.6.1.4.1.20326.10.999.1.72", "FrEduCtEleveUAI"),
-    ("urn:oid:1.3.6.1.4.1.20326.10.999.1.73", "FrEduCtEleveNiveau"),
-    ("urn:oid:1.3.6.1.4.1.20326.10.999.1.67", "FrEduCtDateNaissance"),
-    ("urn:oid:1.3.6.1.4.1.20326.10.999.1.6", "FrEduCtDateConnexion"),
+    (
+        "urn:oid:1.3.6.1.4.1.20326.10.999.1.73",
+        "FrEduCtEleveNiveau",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.20326.10.999.1.67",
+        "FrEduCtDateNaissance",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.20326.10.999.1.6",
+        "FrEduCtDateConnexion",
+    ),
     ("urn:oid:1.3.6.1.4.1.20326.10.999.1.5", "FrEduUrlRetour"),
     ("urn:oid:1.3.6.1.4.1.20326.10.999.1.76", "civility"),
     ("urn:oid:2.5.4.4", "sn"),
@@ -121,10 +136,14 @@ pub struct EduConnectIdentity {
 
 /// Reads the identity and refuses it when its profile does not open `space` (a pupil on the parent
 /// space, a parent on the pupil space, an unknown affiliation anywhere).
-pub fn identity_for_space(assertion: &VerifiedAssertion, space: SpaceId) -> Result<EduConnectIdentity, SamlError> {
+pub fn identity_for_space(
+    assertion: &VerifiedAssertion,
+    space: SpaceId,
+) -> Result<EduConnectIdentity, SamlError> {
     let attributes = friendly_attributes(assertion);
     let first = |name: &str| attributes.get(name).and_then(|v| v.first()).cloned();
-    let affiliation = first("FrEduCtPersonAffiliation").ok_or(SamlError::Missing("FrEduCtPersonAffiliation"))?;
+    let affiliation =
+        first("FrEduCtPersonAffiliation").ok_or(SamlError::Missing("FrEduCtPersonAffiliation"))?;
     let profile = Profile::from_affiliation(&affiliation)
         .ok_or_else(|| SamlError::ProfileMismatch(affiliation.clone()))?;
     if profile.space() != space {
@@ -135,20 +154,31 @@ pub fn identity_for_space(assertion: &VerifiedAssertion, space: SpaceId) -> Resu
     let logout_return = first("FrEduUrlRetour").filter(|u| {
         url::Url::parse(u).is_ok_and(|parsed| parsed.scheme() == "https" && parsed.host().is_some())
     });
-    Ok(EduConnectIdentity { subject, profile, attributes, logout_return })
+    Ok(EduConnectIdentity {
+        subject,
+        profile,
+        attributes,
+        logout_return,
+    })
 }
 
 /// EduConnect's documented security profile on top of the defaults: solicited responses (unless the
 /// deployment opts into ENT-initiated logins), SHA-256+, and an encryption key is required.
 pub fn settings_profile(settings: &SpSettings) -> Result<(), SamlError> {
     if settings.allow_sha1 {
-        return Err(SamlError::Key("EduConnect impose SHA-256 : allow_sha1 interdit".into()));
+        return Err(SamlError::Key(
+            "EduConnect impose SHA-256 : allow_sha1 interdit".into(),
+        ));
     }
     if settings.encryption_keys.is_empty() {
-        return Err(SamlError::Key("EduConnect chiffre les assertions : clé de chiffrement requise".into()));
+        return Err(SamlError::Key(
+            "EduConnect chiffre les assertions : clé de chiffrement requise".into(),
+        ));
     }
     if settings.signing_key.is_none() {
-        return Err(SamlError::Key("EduConnect attend des requêtes signées : clé de signature requise".into()));
+        return Err(SamlError::Key(
+            "EduConnect attend des requêtes signées : clé de signature requise".into(),
+        ));
     }
     Ok(())
 }

@@ -39,7 +39,10 @@ impl KeyPair {
         Ok(KeyPair { key, cert })
     }
 
-    pub fn from_files(key_path: &std::path::Path, cert_path: &std::path::Path) -> Result<Self, SamlError> {
+    pub fn from_files(
+        key_path: &std::path::Path,
+        cert_path: &std::path::Path,
+    ) -> Result<Self, SamlError> {
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|e| SamlError::Key(format!("{}: {e}", p.display())))
         };

@@ -50,7 +50,10 @@ impl IdpMetadata {
                 SamlError::Metadata("agrégat de métadonnées : précisez l'entityID attendu".into())
             })?;
             root.descendants()
-                .find(|n| n.has_tag_name((NS_MD, "EntityDescriptor")) && n.attribute("entityID") == Some(wanted))
+                .find(|n| {
+                    n.has_tag_name((NS_MD, "EntityDescriptor"))
+                        && n.attribute("entityID") == Some(wanted)
+                })
                 .ok_or_else(|| SamlError::Metadata(format!("entité {wanted} absente")))?
         } else {
             return Err(SamlError::Metadata("élément racine inattendu".into()));
@@ -74,11 +77,17 @@ impl IdpMetadata {
 
         // Keys marked for signing; keys without `use` serve both purposes (SAML metadata §2.4.1.1).
         let mut signing_certs = Vec::new();
-        for kd in idp.children().filter(|n| n.has_tag_name((NS_MD, "KeyDescriptor"))) {
+        for kd in idp
+            .children()
+            .filter(|n| n.has_tag_name((NS_MD, "KeyDescriptor")))
+        {
             if !matches!(kd.attribute("use"), None | Some("signing") | Some("")) {
                 continue;
             }
-            for cert in kd.descendants().filter(|n| n.has_tag_name((NS_DSIG, "X509Certificate"))) {
+            for cert in kd
+                .descendants()
+                .filter(|n| n.has_tag_name((NS_DSIG, "X509Certificate")))
+            {
                 signing_certs.push(decode_cert(cert.text().unwrap_or(""))?);
             }
         }
@@ -87,13 +96,15 @@ impl IdpMetadata {
         }
         let endpoint = |name: &str| {
             idp.children()
-                .find(|n| n.has_tag_name((NS_MD, name)) && n.attribute("Binding") == Some(BINDING_REDIRECT))
+                .find(|n| {
+                    n.has_tag_name((NS_MD, name))
+                        && n.attribute("Binding") == Some(BINDING_REDIRECT)
+                })
                 .and_then(|n| n.attribute("Location"))
                 .map(str::to_string)
         };
-        let sso_redirect = endpoint("SingleSignOnService").ok_or_else(|| {
-            SamlError::Metadata("aucun SingleSignOnService HTTP-Redirect".into())
-        })?;
+        let sso_redirect = endpoint("SingleSignOnService")
+            .ok_or_else(|| SamlError::Metadata("aucun SingleSignOnService HTTP-Redirect".into()))?;
         Ok(IdpMetadata {
             entity_id,
             signing_certs,
@@ -103,7 +114,11 @@ impl IdpMetadata {
         })
     }
 
-    pub fn from_file(path: &std::path::Path, expected_entity_id: Option<&str>, now: i64) -> Result<Self, SamlError> {
+    pub fn from_file(
+        path: &std::path::Path,
+        expected_entity_id: Option<&str>,
+        now: i64,
+    ) -> Result<Self, SamlError> {
         let xml = std::fs::read_to_string(path)
             .map_err(|e| SamlError::Metadata(format!("{}: {e}", path.display())))?;
         Self::parse(&xml, expected_entity_id, now)
@@ -131,7 +146,9 @@ impl IdpMetadata {
 
     /// The IdP as samael sees it: a minimal descriptor built from what we chose to trust, not the raw
     /// document (so nothing we did not read can influence verification).
-    pub(crate) fn samael_descriptor(&self) -> Result<samael::metadata::EntityDescriptor, SamlError> {
+    pub(crate) fn samael_descriptor(
+        &self,
+    ) -> Result<samael::metadata::EntityDescriptor, SamlError> {
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut keys = String::new();
         for der in &self.signing_certs {

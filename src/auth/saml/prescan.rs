@@ -61,11 +61,20 @@ pub struct Scan {
 }
 
 /// Parses strictly and checks the shape; `allow_sha1` widens the algorithm allow-list.
-pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -> Result<Scan, SamlError> {
+pub fn scan(
+    xml: &str,
+    expected: Expected,
+    allow_sha1: bool,
+    max_bytes: usize,
+) -> Result<Scan, SamlError> {
     if xml.len() > max_bytes {
         return Err(SamlError::TooLarge);
     }
-    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: NODES_LIMIT, ..Default::default() };
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+        ..Default::default()
+    };
     let doc = roxmltree::Document::parse_with_options(xml, options).map_err(|e| match e {
         roxmltree::Error::DtdDetected => SamlError::Dtd,
         roxmltree::Error::NodesLimitReached => SamlError::TooLarge,
@@ -79,9 +88,14 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
             Expected::Logout => root_name == "LogoutRequest" || root_name == "LogoutResponse",
         };
     if !root_ok {
-        return Err(SamlError::Malformed(format!("élément racine inattendu : {root_name}")));
+        return Err(SamlError::Malformed(format!(
+            "élément racine inattendu : {root_name}"
+        )));
     }
-    let root_id = root.attribute("ID").ok_or(SamlError::Missing("ID"))?.to_string();
+    let root_id = root
+        .attribute("ID")
+        .ok_or(SamlError::Missing("ID"))?
+        .to_string();
 
     // Comments split text nodes (NameID comment injection); PIs have no business here.
     let mut ids = HashSet::new();
@@ -101,7 +115,10 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
 
     let assertions: Vec<_> = doc
         .descendants()
-        .filter(|n| n.has_tag_name((NS_ASSERTION, "Assertion")) || n.has_tag_name((NS_ASSERTION, "EncryptedAssertion")))
+        .filter(|n| {
+            n.has_tag_name((NS_ASSERTION, "Assertion"))
+                || n.has_tag_name((NS_ASSERTION, "EncryptedAssertion"))
+        })
         .collect();
     let assertion = match expected {
         Expected::Response => {
@@ -126,8 +143,13 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
 
     let mut response_signed = false;
     let mut assertion_signed = false;
-    for sig in doc.descendants().filter(|n| n.has_tag_name((NS_DSIG, "Signature"))) {
-        let parent = sig.parent_element().ok_or(SamlError::SignatureShape("signature orpheline"))?;
+    for sig in doc
+        .descendants()
+        .filter(|n| n.has_tag_name((NS_DSIG, "Signature")))
+    {
+        let parent = sig
+            .parent_element()
+            .ok_or(SamlError::SignatureShape("signature orpheline"))?;
         if parent == root {
             if response_signed {
                 return Err(SamlError::SignatureShape("deux signatures"));
@@ -149,8 +171,14 @@ pub fn scan(xml: &str, expected: Expected, allow_sha1: bool, max_bytes: usize) -
     let assertion_encrypted = assertion.is_some() && plain_assertion.is_none();
     let ds_declaration_at = assertion
         .filter(|_| assertion_encrypted)
-        .and_then(|a| a.children().find(|n| n.has_tag_name((NS_XENC, "EncryptedData"))))
-        .and_then(|data| data.children().find(|n| n.has_tag_name((NS_DSIG, "KeyInfo"))))
+        .and_then(|a| {
+            a.children()
+                .find(|n| n.has_tag_name((NS_XENC, "EncryptedData")))
+        })
+        .and_then(|data| {
+            data.children()
+                .find(|n| n.has_tag_name((NS_DSIG, "KeyInfo")))
+        })
         .and_then(|key_info| missing_ds_declaration(xml, key_info.range().start));
     // samael verifies before decrypting: an encrypted assertion is only trusted under a signed Response.
     if assertion_encrypted && !response_signed {
@@ -188,7 +216,9 @@ fn missing_ds_declaration(xml: &str, start: usize) -> Option<usize> {
         }
     }
     let start_tag = &tag[..end?];
-    let declared = ["xmlns:ds=", "xmlns:dsig="].iter().any(|d| start_tag.contains(d));
+    let declared = ["xmlns:ds=", "xmlns:dsig="]
+        .iter()
+        .any(|d| start_tag.contains(d));
     (!declared).then_some(start + name_end)
 }
 
@@ -211,11 +241,20 @@ pub fn declare_ds_for_samael<'a>(xml: &'a str, scan: &Scan) -> std::borrow::Cow<
 }
 
 /// One `SignedInfo` with one `Reference` to `#<parent ID>`, approved transforms and algorithms.
-fn dsig<'a, 'input>(node: roxmltree::Node<'a, 'input>, name: &str) -> Vec<roxmltree::Node<'a, 'input>> {
-    node.children().filter(|n| n.has_tag_name((NS_DSIG, name))).collect()
+fn dsig<'a, 'input>(
+    node: roxmltree::Node<'a, 'input>,
+    name: &str,
+) -> Vec<roxmltree::Node<'a, 'input>> {
+    node.children()
+        .filter(|n| n.has_tag_name((NS_DSIG, name)))
+        .collect()
 }
 
-fn check_signature(sig: roxmltree::Node, parent: roxmltree::Node, allow_sha1: bool) -> Result<(), SamlError> {
+fn check_signature(
+    sig: roxmltree::Node,
+    parent: roxmltree::Node,
+    allow_sha1: bool,
+) -> Result<(), SamlError> {
     let [signed_info] = dsig(sig, "SignedInfo")[..] else {
         return Err(SamlError::SignatureShape("SignedInfo"));
     };
@@ -239,15 +278,23 @@ fn check_signature(sig: roxmltree::Node, parent: roxmltree::Node, allow_sha1: bo
     let [reference] = dsig(signed_info, "Reference")[..] else {
         return Err(SamlError::SignatureShape("une seule Reference attendue"));
     };
-    let parent_id = parent.attribute("ID").ok_or(SamlError::SignatureShape("élément signé sans ID"))?;
+    let parent_id = parent
+        .attribute("ID")
+        .ok_or(SamlError::SignatureShape("élément signé sans ID"))?;
     match reference.attribute("URI") {
         Some(uri) if uri.strip_prefix('#') == Some(parent_id) => {}
-        _ => return Err(SamlError::SignatureShape("la Reference ne désigne pas l'élément signé")),
+        _ => {
+            return Err(SamlError::SignatureShape(
+                "la Reference ne désigne pas l'élément signé",
+            ));
+        }
     }
     for transforms in dsig(reference, "Transforms") {
         for transform in transforms.children().filter(|n| n.is_element()) {
             let alg = transform.attribute("Algorithm").unwrap_or_default();
-            if !transform.has_tag_name((NS_DSIG, "Transform")) || (alg != ENVELOPED && alg != EXC_C14N) {
+            if !transform.has_tag_name((NS_DSIG, "Transform"))
+                || (alg != ENVELOPED && alg != EXC_C14N)
+            {
                 return Err(SamlError::SignatureShape("transformation refusée"));
             }
         }

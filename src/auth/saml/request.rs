@@ -34,7 +34,12 @@ pub enum MessageKind {
 }
 
 /// Builds the AuthnRequest for `settings.idp` and the redirect URL carrying it and `relay_state`.
-pub fn authn_request(settings: &SpSettings, relay_state: &str, force_authn: bool, now: i64) -> Result<OutgoingRequest, SamlError> {
+pub fn authn_request(
+    settings: &SpSettings,
+    relay_state: &str,
+    force_authn: bool,
+    now: i64,
+) -> Result<OutgoingRequest, SamlError> {
     let id = new_id();
     let xml = format!(
         concat!(
@@ -51,20 +56,38 @@ pub fn authn_request(settings: &SpSettings, relay_state: &str, force_authn: bool
         dest = xml_escape(&settings.idp.sso_redirect),
         acs = xml_escape(&settings.acs_url),
         binding = BINDING_POST,
-        force = if force_authn { r#" ForceAuthn="true""# } else { "" },
+        force = if force_authn {
+            r#" ForceAuthn="true""#
+        } else {
+            ""
+        },
         issuer = xml_escape(&settings.entity_id),
     );
-    let url = redirect_url(&settings.idp.sso_redirect, MessageKind::Request, &xml, Some(relay_state), settings.signing_key.as_ref())?;
+    let url = redirect_url(
+        &settings.idp.sso_redirect,
+        MessageKind::Request,
+        &xml,
+        Some(relay_state),
+        settings.signing_key.as_ref(),
+    )?;
     Ok(OutgoingRequest { id, url })
 }
 
 /// `endpoint?SAMLRequest=…&RelayState=…&SigAlg=…&Signature=…`.
-pub fn redirect_url(endpoint: &str, kind: MessageKind, xml: &str, relay_state: Option<&str>, key: Option<&KeyPair>) -> Result<String, SamlError> {
+pub fn redirect_url(
+    endpoint: &str,
+    kind: MessageKind,
+    xml: &str,
+    relay_state: Option<&str>,
+    key: Option<&KeyPair>,
+) -> Result<String, SamlError> {
     let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
     deflater
         .write_all(xml.as_bytes())
         .map_err(|e| SamlError::Malformed(e.to_string()))?;
-    let deflated = deflater.finish().map_err(|e| SamlError::Malformed(e.to_string()))?;
+    let deflated = deflater
+        .finish()
+        .map_err(|e| SamlError::Malformed(e.to_string()))?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(deflated);
 
     let param = match kind {
@@ -85,9 +108,14 @@ pub fn redirect_url(endpoint: &str, kind: MessageKind, xml: &str, relay_state: O
 }
 
 fn sign(key: &KeyPair, data: &[u8]) -> Result<String, SamlError> {
-    let mut signer = Signer::new(MessageDigest::sha256(), &key.key).map_err(|e| SamlError::Key(e.to_string()))?;
-    signer.update(data).map_err(|e| SamlError::Key(e.to_string()))?;
-    let signature = signer.sign_to_vec().map_err(|e| SamlError::Key(e.to_string()))?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key.key)
+        .map_err(|e| SamlError::Key(e.to_string()))?;
+    signer
+        .update(data)
+        .map_err(|e| SamlError::Key(e.to_string()))?;
+    let signature = signer
+        .sign_to_vec()
+        .map_err(|e| SamlError::Key(e.to_string()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(signature))
 }
 

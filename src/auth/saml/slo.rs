@@ -72,12 +72,23 @@ pub fn logout_request(
         name = xml_escape(name_id),
         index = index,
     );
-    let url = redirect_url(endpoint, MessageKind::Request, &xml, Some(relay_state), settings.signing_key.as_ref())?;
+    let url = redirect_url(
+        endpoint,
+        MessageKind::Request,
+        &xml,
+        Some(relay_state),
+        settings.signing_key.as_ref(),
+    )?;
     Ok(OutgoingRequest { id, url })
 }
 
 /// Our LogoutResponse to an IdP-initiated LogoutRequest `in_response_to`.
-pub fn logout_response(settings: &SpSettings, in_response_to: &str, relay_state: Option<&str>, now: i64) -> Result<String, SamlError> {
+pub fn logout_response(
+    settings: &SpSettings,
+    in_response_to: &str,
+    relay_state: Option<&str>,
+    now: i64,
+) -> Result<String, SamlError> {
     let endpoint = settings
         .idp
         .slo_redirect
@@ -97,12 +108,22 @@ pub fn logout_response(settings: &SpSettings, in_response_to: &str, relay_state:
         issuer = xml_escape(&settings.entity_id),
         ok = STATUS_SUCCESS,
     );
-    redirect_url(endpoint, MessageKind::Response, &xml, relay_state, settings.signing_key.as_ref())
+    redirect_url(
+        endpoint,
+        MessageKind::Response,
+        &xml,
+        relay_state,
+        settings.signing_key.as_ref(),
+    )
 }
 
 /// Verifies and reads a logout message from the raw (still percent-encoded) query string of a GET on
 /// the SLS. The signature covers the raw octets, so they are taken before any decoding.
-pub fn parse_redirect(settings: &SpSettings, raw_query: &str, now: i64) -> Result<IncomingLogout, SamlError> {
+pub fn parse_redirect(
+    settings: &SpSettings,
+    raw_query: &str,
+    now: i64,
+) -> Result<IncomingLogout, SamlError> {
     if raw_query.len() > settings.max_message_bytes {
         return Err(SamlError::TooLarge);
     }
@@ -130,7 +151,9 @@ pub fn parse_redirect(settings: &SpSettings, raw_query: &str, now: i64) -> Resul
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => MessageDigest::sha256(),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => MessageDigest::sha384(),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => MessageDigest::sha512(),
-        "http://www.w3.org/2000/09/xmldsig#rsa-sha1" if settings.allow_sha1 => MessageDigest::sha1(),
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1" if settings.allow_sha1 => {
+            MessageDigest::sha1()
+        }
         _ => return Err(SamlError::Algorithm(alg)),
     };
     let mut signed = format!("{param}={raw_message}");
@@ -164,7 +187,12 @@ pub fn parse_redirect(settings: &SpSettings, raw_query: &str, now: i64) -> Resul
         .take(settings.max_message_bytes as u64 + 1)
         .read_to_string(&mut xml)
         .map_err(|_| SamlError::Encoding)?;
-    let scan = prescan::scan(&xml, Expected::Logout, settings.allow_sha1, settings.max_message_bytes)?;
+    let scan = prescan::scan(
+        &xml,
+        Expected::Logout,
+        settings.allow_sha1,
+        settings.max_message_bytes,
+    )?;
     let relay_state = relay.map(|(_, r)| decode(r)).transpose()?;
     if let Some(dest) = &scan.destination
         && Some(dest) != settings.slo_url.as_ref()
@@ -174,7 +202,13 @@ pub fn parse_redirect(settings: &SpSettings, raw_query: &str, now: i64) -> Resul
     read_logout(&xml, &scan, settings, relay_state, now)
 }
 
-fn read_logout(xml: &str, scan: &prescan::Scan, settings: &SpSettings, relay_state: Option<String>, now: i64) -> Result<IncomingLogout, SamlError> {
+fn read_logout(
+    xml: &str,
+    scan: &prescan::Scan,
+    settings: &SpSettings,
+    relay_state: Option<String>,
+    now: i64,
+) -> Result<IncomingLogout, SamlError> {
     let doc = roxmltree::Document::parse(xml).map_err(|e| SamlError::Malformed(e.to_string()))?;
     let root = doc.root_element();
     let child_text = |ns: &str, name: &str| {
@@ -190,10 +224,17 @@ fn read_logout(xml: &str, scan: &prescan::Scan, settings: &SpSettings, relay_sta
         let success = root
             .children()
             .find(|n| n.has_tag_name((NS_PROTOCOL, "Status")))
-            .and_then(|s| s.children().find(|n| n.has_tag_name((NS_PROTOCOL, "StatusCode"))))
+            .and_then(|s| {
+                s.children()
+                    .find(|n| n.has_tag_name((NS_PROTOCOL, "StatusCode")))
+            })
             .and_then(|c| c.attribute("Value"))
             == Some(STATUS_SUCCESS);
-        return Ok(IncomingLogout::Response { in_response_to: scan.in_response_to.clone(), success, relay_state });
+        return Ok(IncomingLogout::Response {
+            in_response_to: scan.in_response_to.clone(),
+            success,
+            relay_state,
+        });
     }
     if let Some(noa) = root.attribute("NotOnOrAfter") {
         let noa = chrono::DateTime::parse_from_rfc3339(noa)

@@ -41,7 +41,10 @@ pub struct VerifiedAssertion {
 impl VerifiedAssertion {
     /// First value of an attribute.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).and_then(|v| v.first()).map(String::as_str)
+        self.attributes
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
     }
 }
 
@@ -83,7 +86,11 @@ impl ServiceProvider {
         let keys: Vec<Option<_>> = if settings.encryption_keys.is_empty() {
             vec![None]
         } else {
-            settings.encryption_keys.iter().map(|k| Some(k.key.clone())).collect()
+            settings
+                .encryption_keys
+                .iter()
+                .map(|k| Some(k.key.clone()))
+                .collect()
         };
         let mut inner = Vec::new();
         for key in keys {
@@ -96,7 +103,9 @@ impl ServiceProvider {
                 .key(key)
                 .allow_idp_initiated(settings.allow_unsolicited)
                 .max_clock_skew(chrono::Duration::seconds(settings.clock_skew as i64))
-                .max_issue_delay(chrono::Duration::seconds((settings.max_issue_age + settings.clock_skew) as i64))
+                .max_issue_delay(chrono::Duration::seconds(
+                    (settings.max_issue_age + settings.clock_skew) as i64,
+                ))
                 .allowed_signature_algorithms(algorithms.clone())
                 .build()
                 .map_err(|e| SamlError::Key(e.to_string()))?;
@@ -119,12 +128,20 @@ impl ServiceProvider {
     /// `expected_request_id` is the ID of the AuthnRequest this browser's pending login sent, or `None`
     /// when there is no pending login (an unsolicited response, refused unless opted in). `now` is
     /// epoch seconds. Blocking (libxmlsec): call it from `spawn_blocking`.
-    pub fn verify_post(&self, saml_response: &str, expected_request_id: Option<&str>, now: i64) -> Result<VerifiedAssertion, SamlError> {
+    pub fn verify_post(
+        &self,
+        saml_response: &str,
+        expected_request_id: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedAssertion, SamlError> {
         // base64 is 4/3 of the payload; refuse before allocating anything for a huge field.
         if saml_response.len() > self.settings.max_message_bytes / 3 * 4 + 8 {
             return Err(SamlError::TooLarge);
         }
-        let compact: String = saml_response.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let compact: String = saml_response
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(compact)
             .map_err(|_| SamlError::Encoding)?;
@@ -133,7 +150,12 @@ impl ServiceProvider {
     }
 
     /// Same as [`Self::verify_post`] on an already decoded document.
-    pub fn verify_xml(&self, xml: &str, expected_request_id: Option<&str>, now: i64) -> Result<VerifiedAssertion, SamlError> {
+    pub fn verify_xml(
+        &self,
+        xml: &str,
+        expected_request_id: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedAssertion, SamlError> {
         let s = &self.settings;
         let scan = prescan::scan(xml, Expected::Response, s.allow_sha1, s.max_message_bytes)?;
         if expected_request_id.is_none() && !s.allow_unsolicited {
@@ -144,7 +166,11 @@ impl ServiceProvider {
         {
             return Err(SamlError::Destination);
         }
-        if scan.in_response_to.as_deref().is_some_and(|irt| Some(irt) != expected_request_id) {
+        if scan
+            .in_response_to
+            .as_deref()
+            .is_some_and(|irt| Some(irt) != expected_request_id)
+        {
             return Err(SamlError::InResponseTo);
         }
         if scan.assertion_encrypted && s.encryption_keys.is_empty() {
@@ -172,7 +198,12 @@ impl ServiceProvider {
     }
 
     /// Our checks on the verified assertion, with our clock.
-    fn check_assertion(&self, a: &Assertion, expected_request_id: Option<&str>, now: i64) -> Result<VerifiedAssertion, SamlError> {
+    fn check_assertion(
+        &self,
+        a: &Assertion,
+        expected_request_id: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedAssertion, SamlError> {
         let s = &self.settings;
         let skew = s.clock_skew as i64;
         if a.issuer.value.as_deref() != Some(s.idp.entity_id.as_str()) {
@@ -185,10 +216,20 @@ impl ServiceProvider {
         if issued + s.max_issue_age as i64 + skew < now {
             return Err(SamlError::Expired);
         }
-        let conditions = a.conditions.as_ref().ok_or(SamlError::Missing("Conditions"))?;
+        let conditions = a
+            .conditions
+            .as_ref()
+            .ok_or(SamlError::Missing("Conditions"))?;
         // samael only checks the audience when a restriction is present; we require one.
-        let audiences = conditions.audience_restrictions.as_deref().unwrap_or_default();
-        if audiences.is_empty() || !audiences.iter().all(|r| r.audience.iter().any(|au| au == &s.entity_id)) {
+        let audiences = conditions
+            .audience_restrictions
+            .as_deref()
+            .unwrap_or_default();
+        if audiences.is_empty()
+            || !audiences
+                .iter()
+                .all(|r| r.audience.iter().any(|au| au == &s.entity_id))
+        {
             return Err(SamlError::Audience);
         }
         if let Some(nb) = conditions.not_before
@@ -218,7 +259,9 @@ impl ServiceProvider {
         {
             return Err(SamlError::NotYetValid);
         }
-        let noa = data.not_on_or_after.ok_or(SamlError::Missing("NotOnOrAfter"))?;
+        let noa = data
+            .not_on_or_after
+            .ok_or(SamlError::Missing("NotOnOrAfter"))?;
         if noa.timestamp() + skew <= now {
             return Err(SamlError::Expired);
         }
@@ -267,22 +310,23 @@ fn map_samael_error(e: SpError, unsolicited: bool) -> SamlError {
         | SpError::ResponseExpired { .. }
         | SpError::AssertionConditionExpired { .. }
         | SpError::AssertionSubjectConfirmationExpired { .. } => SamlError::Expired,
-        SpError::AssertionConditionExpiredBefore { .. } | SpError::AssertionSubjectConfirmationExpiredBefore { .. } => {
-            SamlError::NotYetValid
-        }
+        SpError::AssertionConditionExpiredBefore { .. }
+        | SpError::AssertionSubjectConfirmationExpiredBefore { .. } => SamlError::NotYetValid,
         SpError::AssertionConditionAudienceRestrictionFailed { .. } => SamlError::Audience,
-        SpError::AssertionInResponseToInvalid { .. } | SpError::ResponseInResponseToInvalid { .. } => {
+        SpError::AssertionInResponseToInvalid { .. }
+        | SpError::ResponseInResponseToInvalid { .. } => {
             if unsolicited {
                 SamlError::Unsolicited
             } else {
                 SamlError::InResponseTo
             }
         }
-        SpError::AssertionIssuerMismatch { .. } | SpError::ResponseIssuerMismatch { .. } => SamlError::Issuer,
-        SpError::ResponseBadStatusCode { code } => SamlError::Status(code),
-        SpError::AssertionBearerSubjectConfirmationMissing | SpError::AssertionSubjectConfirmationMissing => {
-            SamlError::Missing("SubjectConfirmation")
+        SpError::AssertionIssuerMismatch { .. } | SpError::ResponseIssuerMismatch { .. } => {
+            SamlError::Issuer
         }
+        SpError::ResponseBadStatusCode { code } => SamlError::Status(code),
+        SpError::AssertionBearerSubjectConfirmationMissing
+        | SpError::AssertionSubjectConfirmationMissing => SamlError::Missing("SubjectConfirmation"),
         SpError::MissingPrivateKeySP
         | SpError::MissingEncryptedKeyInfo
         | SpError::MissingEncryptedValueInfo
