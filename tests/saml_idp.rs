@@ -160,3 +160,99 @@ async fn pysaml2_educonnect_shaped_parent_opens_only_the_parent_space() {
     );
     assert!(educonnect::identity_for_space(&a, SpaceId::Eleve).is_err());
 }
+
+// --- the delegation, through the shared trait and a Redis replay cache --------------------------
+
+use passerelle::auth::delegation::{Context, Delegation, Incoming, Outgoing, ReplayCache};
+use passerelle::auth::saml::SamlDelegation;
+use passerelle::session::{AnyStore, RedisStore};
+
+fn redis_replay() -> ReplayCache {
+    let url = std::env::var("PASSERELLE_TEST_REDIS")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    let prefix = format!("test-saml-{}", uuid::Uuid::new_v4().simple());
+    let store = RedisStore::new(&url, &prefix, passerelle::clock::Clock::System)
+        .expect("Redis must be reachable");
+    ReplayCache::new(AnyStore::Redis(store))
+}
+
+#[tokio::test]
+async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
+    let idp = start_idp();
+    let mut s = sp_for(&idp, "educonnect-eleve").settings().clone();
+    s.acs_url = ACS.into();
+    let delegation = SamlDelegation::new(s, true, None).unwrap();
+    let replay = redis_replay();
+    let ctx = Context {
+        space: SpaceId::Eleve,
+        delegation: "educonnect",
+        callback_url: ACS,
+        state: "pending-state-from-the-flow",
+        client_ip: [127, 0, 0, 1].into(),
+        now: now() as u64,
+        replay: &replay,
+    };
+    let Outgoing::Redirect(url) = delegation.start(&ctx).unwrap();
+    let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let field = |name: &str| {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} in {html}"))
+            + marker.len();
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    };
+    let incoming = Incoming {
+        post: true,
+        query: vec![],
+        form: vec![
+            ("SAMLResponse".into(), field("SAMLResponse")),
+            ("RelayState".into(), field("RelayState")),
+        ],
+    };
+    let done = delegation.callback(&ctx, &incoming).await.unwrap();
+    assert_eq!(done.identity.login, "a1".repeat(48));
+    assert_eq!(done.identity.fields.prenom.as_deref(), Some("Léa"));
+    assert_eq!(
+        done.identity.fields.date_naissance.as_deref(),
+        Some("12/04/2010")
+    );
+    assert!(done.logout_index.is_some());
+
+    let replayed = delegation.callback(&ctx, &incoming).await.unwrap_err();
+    assert_eq!(replayed.code(), "REPLAYED_TICKET");
+    assert!(replayed.is_user_fault());
+
+    // Same response, another pending login (another state): InResponseTo no longer matches.
+    let other = Context {
+        state: "another-state",
+        ..ctx
+    };
+    let mut moved = incoming.clone();
+    moved.form[1].1 = "another-state".into();
+    let err = delegation.callback(&other, &moved).await.unwrap_err();
+    assert!(err.is_user_fault(), "{err:?}");
+
+    // A pupil logging in on the parent space is refused, and not counted as an attack.
+    let parent = Context {
+        space: SpaceId::Parent,
+        state: "parent-state",
+        ..ctx
+    };
+    let Outgoing::Redirect(url) = delegation.start(&parent).unwrap();
+    let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let marker = r#"name="SAMLResponse" value=""#;
+    let start = html.find(marker).unwrap() + marker.len();
+    let response = html[start..start + html[start..].find('"').unwrap()].to_string();
+    let incoming = Incoming {
+        post: true,
+        query: vec![],
+        form: vec![
+            ("SAMLResponse".into(), response),
+            ("RelayState".into(), "parent-state".into()),
+        ],
+    };
+    let err = delegation.callback(&parent, &incoming).await.unwrap_err();
+    assert_eq!(err.code(), "INCOMPLETE_IDENTITY");
+    assert!(!err.is_user_fault());
+}

@@ -12,6 +12,7 @@
 //! [`VerifiedAssertion`] or a [`SamlError`]. Remembering request ids and assertion ids (replay) is the
 //! caller's job, through the session store, because only it knows the browser and the cluster.
 
+pub mod delegation;
 pub mod educonnect;
 pub mod error;
 pub mod keys;
@@ -22,6 +23,7 @@ pub mod slo;
 pub mod verify;
 mod xmlsec_noise;
 
+pub use delegation::SamlDelegation;
 pub use error::{Fault, SamlError};
 pub use keys::KeyPair;
 pub use metadata::IdpMetadata;

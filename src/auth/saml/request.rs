@@ -40,7 +40,18 @@ pub fn authn_request(
     force_authn: bool,
     now: i64,
 ) -> Result<OutgoingRequest, SamlError> {
-    let id = new_id();
+    authn_request_with_id(settings, new_id(), relay_state, force_authn, now)
+}
+
+/// As [`authn_request`] with a chosen ID (an NCName; the delegation derives it from the pending state so
+/// that nothing else needs storing).
+pub fn authn_request_with_id(
+    settings: &SpSettings,
+    id: String,
+    relay_state: &str,
+    force_authn: bool,
+    now: i64,
+) -> Result<OutgoingRequest, SamlError> {
     let xml = format!(
         concat!(
             r#"<samlp:AuthnRequest xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" IssueInstant="{instant}" "#,
