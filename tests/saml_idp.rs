@@ -256,3 +256,41 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
     assert_eq!(err.code(), "INCOMPLETE_IDENTITY");
     assert!(!err.is_user_fault());
 }
+
+#[tokio::test]
+async fn pysaml2_metadata_is_fetched_and_trusted() {
+    let idp = start_idp();
+    let url = format!("http://127.0.0.1:{}/metadata", idp.port);
+    let md = IdpMetadata::fetch(&url, Some(IDP_ENTITY), now())
+        .await
+        .unwrap();
+    assert_eq!(md.entity_id, IDP_ENTITY);
+    assert!(
+        md.sso_redirect
+            .starts_with(&format!("http://127.0.0.1:{}/sso/", idp.port))
+    );
+    assert!(md.valid_until.is_some_and(|t| t > now()));
+    assert_eq!(
+        md.signing_certs,
+        settings().idp.signing_certs,
+        "the certificate in idp.crt"
+    );
+    // Expired by our clock two days later; refused for another entity id; plain http off loopback.
+    assert_eq!(
+        IdpMetadata::fetch(&url, Some(IDP_ENTITY), now() + 2 * 86400)
+            .await
+            .unwrap_err()
+            .code(),
+        "saml_metadata_expired"
+    );
+    assert!(
+        IdpMetadata::fetch(&url, Some("https://other.test/idp"), now())
+            .await
+            .is_err()
+    );
+    assert!(
+        IdpMetadata::fetch("http://idp.example.org/metadata", None, now())
+            .await
+            .is_err()
+    );
+}

@@ -6,6 +6,7 @@ Prints "PORT <n>" on stdout once it listens on 127.0.0.1. Endpoints (HTTP-Redire
   /sso/encrypted              response signed, assertion encrypted for the SP
   /sso/educonnect-eleve       encrypted, EduConnect-shaped OID attributes, affiliation eleve2d
   /sso/educonnect-resp        same, affiliation resp2d
+  /metadata                   the IdP's own metadata (validUntil in 24 h)
 The answer is the IdP's auto-submitting HTML form (SAMLResponse, RelayState), as a browser gets it.
 AuthnRequests must be signed by the SP (want_authn_requests_signed).
 """
@@ -18,6 +19,7 @@ import saml2.entity
 import saml2.sigver
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI
 from saml2.server import Server
 
@@ -44,6 +46,7 @@ config = IdPConfig()
 config.load(
     {
         "entityid": entity_id,
+        "valid_for": 24,  # hours: metadata validUntil
         "key_file": key_file,
         "cert_file": cert_file,
         "metadata": {"local": [sp_metadata]},
@@ -93,6 +96,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
+        if url.path == "/metadata":
+            body = create_metadata_string(None, config=config)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         mode = url.path.removeprefix("/sso/")
         if mode not in USERS:
             self.send_error(404)

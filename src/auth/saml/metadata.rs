@@ -124,6 +124,51 @@ impl IdpMetadata {
         Self::parse(&xml, expected_entity_id, now)
     }
 
+    /// Downloads and reads the IdP metadata at `url` (https, or http on loopback for tests), with a
+    /// timeout, no redirects and the size cap; the same checks as [`IdpMetadata::parse`] follow.
+    pub async fn fetch(
+        url: &str,
+        expected_entity_id: Option<&str>,
+        now: i64,
+    ) -> Result<Self, SamlError> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| SamlError::Metadata(format!("{url}: {e}")))?;
+        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(SamlError::Metadata(format!("{url} : https requis")));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SamlError::Metadata(e.to_string()))?;
+        let mut response = client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| SamlError::Metadata(format!("{url} : {e}")))?;
+        if !response.status().is_success() {
+            return Err(SamlError::Metadata(format!(
+                "{url} : HTTP {}",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| SamlError::Metadata(format!("{url} : {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_METADATA_BYTES {
+                return Err(SamlError::Metadata("document trop volumineux".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let xml = String::from_utf8(body)
+            .map_err(|_| SamlError::Metadata("document non UTF-8".into()))?;
+        Self::parse(&xml, expected_entity_id, now)
+    }
+
     /// Replace the signing certificates by pinned ones from the configuration, so that a metadata
     /// refresh cannot change whom we trust.
     pub fn pin_certificates(&mut self, pems: &[Vec<u8>]) -> Result<(), SamlError> {
