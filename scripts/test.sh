@@ -6,11 +6,13 @@
 #   scripts/test.sh -- NAME    # only the tests whose name contains NAME (after the checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One-off builds (CI, fresh clones) gain nothing from incremental caches, which take gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages the build and the tests need ------------------------------------------------
-packages=(redis-server pkg-config python3-yaml systemd)
+packages=(redis-server pkg-config python3-yaml systemd libclang-dev libxmlsec1-dev libxml2-dev libssl-dev xmlsec1)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -15,6 +15,7 @@ pub mod delegation;
 pub mod direct;
 pub mod pending;
 pub mod registry;
+pub mod saml;
 
 use std::net::IpAddr;
 

@@ -1,0 +1,150 @@
+"""A real SAML2 IdP for the tests, built on pysaml2's IdP API (saml2.server.Server).
+
+Usage: python saml_idp.py ENTITY_ID IDP_KEY IDP_CERT SP_METADATA
+Prints "PORT <n>" on stdout once it listens on 127.0.0.1. Endpoints (HTTP-Redirect SSO):
+  /sso/signed                 response unsigned, assertion signed
+  /sso/encrypted              response signed, assertion encrypted for the SP
+  /sso/educonnect-eleve       encrypted, EduConnect-shaped OID attributes, affiliation eleve2d
+  /sso/educonnect-resp        same, affiliation resp2d
+  /metadata                   the IdP's own metadata (validUntil in 24 h)
+The answer is the IdP's auto-submitting HTML form (SAMLResponse, RelayState), as a browser gets it.
+AuthnRequests must be signed by the SP (want_authn_requests_signed).
+"""
+
+import sys
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import saml2.entity
+import saml2.sigver
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAME_FORMAT_URI
+from saml2.server import Server
+
+# pysaml2 encrypts with 3DES by default; EduConnect (Shibboleth) uses AES, which is what the SP accepts.
+_pre = saml2.sigver.pre_encryption_part
+saml2.entity.pre_encryption_part = lambda **kw: _pre(
+    msg_enc="http://www.w3.org/2001/04/xmlenc#aes128-cbc", **kw
+)
+_encrypt = saml2.sigver.CryptoBackendXmlSec1.encrypt_assertion
+saml2.sigver.CryptoBackendXmlSec1.encrypt_assertion = (
+    lambda self, statement, enc_key, template, key_type="des-192", node_xpath=None, node_id=None: _encrypt(
+        self, statement, enc_key, template, key_type="aes-128", node_xpath=node_xpath, node_id=node_id
+    )
+)
+SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+entity_id, key_file, cert_file, sp_metadata = sys.argv[1:5]
+httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+base = f"http://127.0.0.1:{httpd.server_address[1]}"
+MODES = ["signed", "encrypted", "educonnect-eleve", "educonnect-resp"]
+
+config = IdPConfig()
+config.load(
+    {
+        "entityid": entity_id,
+        "valid_for": 24,  # hours: metadata validUntil
+        "key_file": key_file,
+        "cert_file": cert_file,
+        "metadata": {"local": [sp_metadata]},
+        "signing_algorithm": SHA256,
+        "digest_algorithm": DIGEST_SHA256,
+        "service": {
+            "idp": {
+                "endpoints": {
+                    "single_sign_on_service": [
+                        (f"{base}/sso/{mode}", BINDING_HTTP_REDIRECT) for mode in MODES
+                    ]
+                },
+                "want_authn_requests_signed": True,
+                "name_form": NAME_FORMAT_URI,
+                "policy": {"default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_URI}},
+            }
+        },
+    }
+)
+server = Server(config=config)
+
+OID = "urn:oid:1.3.6.1.4.1.20326.10.999.1."
+USERS = {
+    "signed": {"urn:oid:0.9.2342.19200300.100.1.1": ["alice"], "urn:oid:2.5.4.4": ["Martin"]},
+    "encrypted": {"urn:oid:0.9.2342.19200300.100.1.1": ["alice"], "urn:oid:2.5.4.4": ["Martin"]},
+    "educonnect-eleve": {
+        OID + "57": ["a1" * 48],
+        OID + "7": ["eleve2d"],
+        OID + "72": ["0254222C"],
+        OID + "67": ["2010-04-12"],
+        OID + "5": ["https://educonnect.education.gouv.fr/Logout"],
+        "urn:oid:2.5.4.4": ["Martin"],
+        "urn:oid:2.5.4.42": ["Léa"],
+    },
+    "educonnect-resp": {
+        OID + "57": ["b2" * 48],
+        OID + "7": ["resp2d"],
+        "urn:oid:2.5.4.4": ["Martin"],
+        "urn:oid:2.5.4.42": ["Claire"],
+    },
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        sys.stderr.write("idp: " + (args[0] % args[1:]) + "\n")
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/metadata":
+            body = create_metadata_string(None, config=config)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        mode = url.path.removeprefix("/sso/")
+        if mode not in USERS:
+            self.send_error(404)
+            return
+        q = dict(urllib.parse.parse_qsl(url.query))
+        try:
+            req = server.parse_authn_request(
+                q["SAMLRequest"], BINDING_HTTP_REDIRECT,
+                relay_state=q.get("RelayState"), sigalg=q.get("SigAlg"), signature=q.get("Signature"),
+            )
+            args = server.response_args(req.message)
+            encrypted = mode != "signed"
+            resp = server.create_authn_response(
+                USERS[mode],
+                userid="alice" if mode == "signed" else mode,
+                authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+                sign_response=encrypted,
+                sign_assertion=not encrypted,
+                encrypt_assertion=encrypted,
+                encrypt_assertion_self_contained=True,
+                sign_alg=SHA256,
+                digest_alg=DIGEST_SHA256,
+                **args,
+            )
+            http = server.apply_binding(
+                BINDING_HTTP_POST, str(resp), args["destination"], q.get("RelayState", ""), response=True
+            )
+            body = http["data"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except Exception as e:  # the test reads the message
+            body = f"{type(e).__name__}: {e}".encode()
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+
+httpd.RequestHandlerClass = Handler
+print(f"PORT {httpd.server_address[1]}", flush=True)
+httpd.serve_forever()
