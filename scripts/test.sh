@@ -12,7 +12,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 log() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages the build and the tests need ------------------------------------------------
-packages=(redis-server pkg-config python3-yaml systemd libclang-dev libxmlsec1-dev libxml2-dev libssl-dev xmlsec1)
+packages=(redis-server pkg-config python3-yaml python3-venv systemd libclang-dev libxmlsec1-dev libxml2-dev libssl-dev xmlsec1)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
