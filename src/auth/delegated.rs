@@ -3,6 +3,7 @@
 //! (`/auth/slo/<space>/<id>`). The protocol work is behind [`Delegation`]; this file does the pending
 //! state, the guard, the session and the cookies around it.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use http::header::SET_COOKIE;
@@ -16,6 +17,7 @@ use super::registry::Registered;
 use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, safe_return};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::{FailureKind, Verdict};
+use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
 use crate::session::cookie::{self, CookieSpec};
 use crate::session::{SessionId, Store};
 use crate::space::SpaceId;
@@ -194,6 +196,15 @@ impl LoginFlow {
         };
         let outcome = registered.delegation.callback(&ctx, &incoming).await;
         let mut response = match outcome {
+            Ok(authenticated)
+                if let Err(refusal) =
+                    authorise(settings, delegation_id, space, &authenticated.identity) =>
+            {
+                tracing::info!(%space, delegation = delegation_id, code = refusal.code(), "profil refusé pour cet espace");
+                metrics::counter!("passerelle_logins_total", "protocol" => "delegation", "outcome" => refusal.code())
+                    .increment(1);
+                web::page(ui::profile_refused(&refusal.to_string()))
+            }
             Ok(authenticated) => {
                 let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
                     .and_then(SessionId::parse);
@@ -357,6 +368,34 @@ impl LoginFlow {
     }
 }
 
+/// Whether the identity's categories open `space` under the delegation's rules. An identity without
+/// any PRONOTE category cannot be judged here and passes: PRONOTE's own matching decides.
+fn authorise(
+    settings: &SpaceSettings,
+    delegation_id: &str,
+    space: SpaceId,
+    identity: &crate::identity::Identity,
+) -> Result<(), SpaceRefusal> {
+    let categories: BTreeSet<Category> = identity
+        .fields
+        .categories
+        .iter()
+        .filter_map(|value| value.parse().ok())
+        .collect();
+    if categories.is_empty() {
+        return Ok(());
+    }
+    let rules = settings
+        .delegations
+        .iter()
+        .find(|d| d.id == delegation_id)
+        .map(|d| &d.space_rules);
+    match rules {
+        Some(rules) => rules.authorise(space, &categories),
+        None => SpaceRules::default().authorise(space, &categories),
+    }
+}
+
 /// Whether the page asked for carries PRONOTE's `login=true` ("show me the login form").
 fn asks_direct_form(requested: &str) -> bool {
     requested.split_once('?').is_some_and(|(_, query)| {
@@ -374,4 +413,47 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Identity, MappedFields, Protocol};
+
+    fn identity(categories: &[&str]) -> Identity {
+        Identity {
+            login: "claire".to_owned(),
+            protocol: Protocol::Cas,
+            fields: MappedFields {
+                categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+                ..MappedFields::default()
+            },
+        }
+    }
+
+    fn space() -> SpaceSettings {
+        SpaceSettings {
+            published: true,
+            direct_login: DirectLoginPolicy::Never,
+            delegations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_parent_profile_cannot_open_the_pupils_or_teachers_space() {
+        let parent = identity(&["National_2"]);
+        assert!(authorise(&space(), "ent", SpaceId::Parent, &parent).is_ok());
+        assert!(authorise(&space(), "ent", SpaceId::Commune, &parent).is_ok());
+        for other in [SpaceId::Eleve, SpaceId::Professeur, SpaceId::Direction] {
+            let refusal = authorise(&space(), "ent", other, &parent).unwrap_err();
+            assert_eq!(refusal.code(), "profil_non_autorise");
+            assert!(refusal.to_string().contains("parent"), "{refusal}");
+        }
+    }
+
+    #[test]
+    fn an_identity_without_pronote_categories_is_left_to_pronote() {
+        assert!(authorise(&space(), "ent", SpaceId::Eleve, &identity(&[])).is_ok());
+        assert!(authorise(&space(), "ent", SpaceId::Eleve, &identity(&["autre"])).is_ok());
+    }
 }

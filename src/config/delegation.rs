@@ -15,6 +15,7 @@ use super::model::{AttributeNames, CasValidation, DelegationEntry, DelegationPro
 use super::presets::{Catalogue, Status};
 use super::problems::Problem;
 use super::values::HttpUrl;
+use crate::identity::mapping::SpaceRules;
 use toml::Spanned;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,6 +28,8 @@ pub struct DelegationSettings {
     pub id: String,
     pub label: String,
     pub kind: DelegationKind,
+    /// Which categories open which space.
+    pub space_rules: SpaceRules,
 }
 
 /// The protocol-specific settings.
@@ -94,6 +97,7 @@ impl PresetSource for Catalogue {
             renew: false,
             gateway: false,
             attributes: Some(preset.attributes.clone()),
+            spaces: None,
             slo_sources: Vec::new(),
             allow_insecure_http: false,
             connect_timeout: None,
@@ -178,6 +182,7 @@ pub fn resolve(
                 label: entry.label.clone().unwrap_or_else(|| id.clone()),
                 id,
                 kind,
+                space_rules: entry.spaces.clone().unwrap_or_default(),
             });
         }
     }

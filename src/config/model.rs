@@ -486,6 +486,12 @@ pub struct DelegationEntry {
     pub gateway: bool,
     #[serde(default)]
     pub attributes: Option<AttributeNames>,
+    /// Which PRONOTE categories open which space (PRONOTE's "correspondances espaces / catégories"),
+    /// e.g. `spaces = { viescolaire = ["National_4", "National_3"] }`; unnamed spaces keep the
+    /// defaults (élève → eleve, parent → parent, enseignant → professeur, personnel → direction and
+    /// viescolaire, everyone → commune).
+    #[serde(default)]
+    pub spaces: Option<crate::identity::mapping::SpaceRules>,
     /// Source addresses allowed to post single-logout requests (the CAS servers' addresses).
     #[serde(default)]
     pub slo_sources: Vec<IpNet>,

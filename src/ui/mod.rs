@@ -145,6 +145,28 @@ pub fn chooser(
     )
 }
 
+/// The person authenticated, but their profile does not open this space.
+pub fn profile_refused(reason: &str) -> Page {
+    let reason = capitalise_first(reason);
+    message(
+        StatusCode::FORBIDDEN,
+        "Accès refusé",
+        &[
+            &format!("{reason}."),
+            "Si vous pensez que c'est une erreur, contactez votre établissement.",
+        ],
+        Some(("/pronote/", "Aller à la page d'accueil")),
+    )
+}
+
+fn capitalise_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 pub fn not_published(space: SpaceId) -> Page {
     message(
         StatusCode::SERVICE_UNAVAILABLE,
