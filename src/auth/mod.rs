@@ -7,6 +7,7 @@
 
 pub mod csrf;
 pub mod direct;
+pub mod oidc;
 
 use std::net::IpAddr;
 
