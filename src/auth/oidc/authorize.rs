@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use super::error::OidcError;
 use super::RelyingParty;
+use super::error::OidcError;
 
 /// The secrets of one login attempt. The caller stores it server-side (pending-login state), bound
 /// to the browser, and consumes it once at the callback.
@@ -52,12 +52,9 @@ impl RelyingParty {
     /// Build the authorization request (code flow, PKCE S256, fresh `state` and `nonce`).
     pub async fn start(&self) -> Result<AuthorizationStart, OidcError> {
         let metadata = self.discovery.get(&self.http).await?;
-        let client = CoreClient::from_provider_metadata(
-            (*metadata).clone(),
-            self.client_id.clone(),
-            None,
-        )
-        .set_redirect_uri(self.redirect_uri.clone());
+        let client =
+            CoreClient::from_provider_metadata((*metadata).clone(), self.client_id.clone(), None)
+                .set_redirect_uri(self.redirect_uri.clone());
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(

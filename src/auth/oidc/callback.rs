@@ -81,7 +81,12 @@ mod tests {
 
     #[test]
     fn missing_or_repeated_parameters_are_refused() {
-        for bad in ["code=a", "code=a&state=", "code=a&state=s&state=t", "code=a&code=b&state=s"] {
+        for bad in [
+            "code=a",
+            "code=a&state=",
+            "code=a&state=s&state=t",
+            "code=a&code=b&state=s",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse("state=s").expect("parsed").result.is_err());

@@ -41,7 +41,9 @@ pub enum OidcError {
     #[error("le code d'autorisation a été refusé par le fournisseur d'identité ({code})")]
     CodeRejected { code: String },
     /// The token endpoint refused the gateway itself (`invalid_client`, `unauthorized_client`).
-    #[error("le fournisseur d'identité refuse la passerelle ({code}) : vérifiez l'enregistrement du client")]
+    #[error(
+        "le fournisseur d'identité refuse la passerelle ({code}) : vérifiez l'enregistrement du client"
+    )]
     ClientRejected { code: String },
     /// The ID token failed validation (signature, issuer, audience, expiry, algorithm).
     #[error("le jeton d'identité est invalide : {0}")]
@@ -90,9 +92,14 @@ impl OidcError {
                 // The provider itself says it is in trouble.
                 "server_error" | "temporarily_unavailable" => Fault::ProviderDown,
                 // The request the gateway built is not acceptable to this provider.
-                "invalid_request" | "unauthorized_client" | "unsupported_response_type"
-                | "invalid_scope" | "invalid_client" | "invalid_request_uri"
-                | "request_not_supported" | "registration_not_supported" => Fault::Configuration,
+                "invalid_request"
+                | "unauthorized_client"
+                | "unsupported_response_type"
+                | "invalid_scope"
+                | "invalid_client"
+                | "invalid_request_uri"
+                | "request_not_supported"
+                | "registration_not_supported" => Fault::Configuration,
                 // access_denied, login_required, consent_required…: the person was refused.
                 _ => Fault::User,
             },
@@ -124,10 +131,16 @@ mod tests {
             description: None,
         };
         assert_eq!(refused("access_denied").fault(), Fault::User);
-        assert_eq!(refused("temporarily_unavailable").fault(), Fault::ProviderDown);
+        assert_eq!(
+            refused("temporarily_unavailable").fault(),
+            Fault::ProviderDown
+        );
         assert_eq!(refused("invalid_scope").fault(), Fault::Configuration);
         assert_eq!(
-            OidcError::Unreachable { what: "découverte" }.fault(),
+            OidcError::Unreachable {
+                what: "découverte"
+            }
+            .fault(),
             Fault::ProviderDown
         );
         assert_eq!(OidcError::StateMismatch.fault(), Fault::User);

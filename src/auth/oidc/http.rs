@@ -30,10 +30,9 @@ pub fn client() -> Result<reqwest::Client, OidcError> {
 }
 
 /// What `openidconnect` calls to send a request.
-pub type AsyncClient =
-    dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>
-        + Send
-        + Sync;
+pub type AsyncClient = dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>
+    + Send
+    + Sync;
 
 /// The boxed, sized form handed to `openidconnect`.
 pub type HttpClient = Box<AsyncClient>;

@@ -16,8 +16,12 @@ use super::discovery::Metadata;
 use super::error::OidcError;
 
 /// An ID token whose extra claims (`sid`, provider-specific ones) are kept.
-pub type FullIdToken =
-    IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+pub type FullIdToken = IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 /// The validated content of a [`FullIdToken`].
 pub type FullIdTokenClaims = IdTokenClaims<OtherClaims, CoreGenderClaim>;
 
@@ -45,9 +49,11 @@ impl RelyingParty {
                 .claims(&self.id_token_verifier(&metadata), nonce)
                 .cloned()
                 .map_err(claims_error),
-            None => Err(claims_error(ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey,
-            ))),
+            None => Err(claims_error(
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                ),
+            )),
         }
     }
 

@@ -6,7 +6,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
-use openidconnect::{JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeySet, JsonWebKeyUse, JwsSigningAlgorithm};
+use openidconnect::{
+    JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeySet, JsonWebKeyUse, JwsSigningAlgorithm,
+};
 use serde::Deserialize;
 
 /// Largest token accepted; real logout tokens are under 2 KiB.
@@ -73,7 +75,9 @@ pub fn select_key<'k>(
 ) -> Option<&'k CoreJsonWebKey> {
     let mut eligible = keys.keys().iter().filter(|key| {
         let id_matches = kid.is_none_or(|kid| key.key_id().is_some_and(|id| id.as_str() == kid));
-        let use_ok = key.key_use().is_none_or(|key_use| key_use.allows_signature());
+        let use_ok = key
+            .key_use()
+            .is_none_or(|key_use| key_use.allows_signature());
         let type_ok = alg.key_type().as_ref() == Some(key.key_type());
         let alg_ok = match key.signing_alg() {
             JsonWebKeyAlgorithm::Unspecified => true,
@@ -93,7 +97,16 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_refused_without_panicking() {
-        for bad in ["", ".", "..", "a.b.c", "e30.e30", "e30.e30.e30.e30", "!!.e30.", "e30.e30."] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "e30.e30",
+            "e30.e30.e30.e30",
+            "!!.e30.",
+            "e30.e30.",
+        ] {
             assert!(split(bad).is_err(), "{bad}");
         }
         let long = "a".repeat(MAX_TOKEN_LEN + 1);

@@ -90,10 +90,10 @@ impl RelyingParty {
         }
         let mut metadata = self.discovery.get(&self.http).await?;
         let kid = token.header.kid.as_deref();
-        if jws::select_key(metadata.jwks(), &token.header.alg, kid).is_none() {
-            if let Some(fresh) = self.discovery.refresh_for_unknown_key(&self.http).await? {
-                metadata = fresh;
-            }
+        if jws::select_key(metadata.jwks(), &token.header.alg, kid).is_none()
+            && let Some(fresh) = self.discovery.refresh_for_unknown_key(&self.http).await?
+        {
+            metadata = fresh;
         }
         let key = jws::select_key(metadata.jwks(), &token.header.alg, kid)
             .ok_or_else(|| invalid("aucune clé du fournisseur ne correspond"))?;

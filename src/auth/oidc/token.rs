@@ -6,8 +6,8 @@ use std::fmt;
 use openidconnect::core::{CoreClient, CoreErrorResponseType, CoreGenderClaim};
 use openidconnect::{
     AccessToken, AccessTokenHash, AuthType, AuthorizationCode, ClientSecret, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, Nonce,
-    OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError, UserInfoClaims, UserInfoError,
+    EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError,
+    UserInfoClaims, UserInfoError,
 };
 
 use super::authorize::PendingLogin;
@@ -134,8 +134,7 @@ impl RelyingParty {
         client: &DiscoveredClient,
         access_token: AccessToken,
         subject: &openidconnect::SubjectIdentifier,
-    ) -> Result<serde_json::Value, OidcError>
-    {
+    ) -> Result<serde_json::Value, OidcError> {
         const WHAT: &str = "userinfo";
         let request = client
             .user_info(access_token, Some(subject.clone()))
@@ -143,8 +142,10 @@ impl RelyingParty {
                 what: WHAT,
                 detail: "pas de userinfo_endpoint".into(),
             })?;
-        let claims: UserInfoClaims<OtherClaims, CoreGenderClaim> =
-            request.request_async(&self.http).await.map_err(|err| match err {
+        let claims: UserInfoClaims<OtherClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|err| match err {
                 UserInfoError::Request(err) => transport_error(WHAT, &err),
                 UserInfoError::ClaimsVerification(err) => {
                     OidcError::InvalidUserInfo(err.to_string())
@@ -183,7 +184,9 @@ fn check_access_token_hash(
     if &actual == expected {
         Ok(())
     } else {
-        Err(OidcError::InvalidIdToken("at_hash ne correspond pas".into()))
+        Err(OidcError::InvalidIdToken(
+            "at_hash ne correspond pas".into(),
+        ))
     }
 }
 
