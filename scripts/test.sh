@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages the build and the tests need ------------------------------------------------
-packages=(redis-server pkg-config)
+packages=(redis-server pkg-config python3-yaml systemd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -63,10 +63,14 @@ log "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
 log "fuzz targets compile (cargo check; running them needs nightly: see fuzz/Cargo.toml)"
-cargo check --quiet --locked --manifest-path fuzz/Cargo.toml --target-dir target
+cargo check --quiet --manifest-path fuzz/Cargo.toml --target-dir target
 
 log "passerelle check on the demo configuration"
 cargo run --quiet --locked -- check --config examples/demo/passerelle.toml
+
+log "deployment files (deploy/validate.py)"
+cargo build --quiet --locked
+/usr/bin/python3 deploy/validate.py target/debug/passerelle
 
 log "cargo test"
 filter=()

@@ -76,9 +76,22 @@ pub fn write_config(dir: &Path) -> io::Result<PathBuf> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
+        // The repository's catalogue is not embedded: drop the line that points at it.
+        let content = if *name == "passerelle.toml" {
+            without_presets_dir(content)
+        } else {
+            (*content).to_owned()
+        };
         std::fs::write(path, content)?;
     }
     Ok(dir.join("passerelle.toml"))
+}
+
+fn without_presets_dir(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("presets_dir"))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// What the stand-in needs to check signatures.

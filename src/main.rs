@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use passerelle::config::presets::{self, PresetProtocol, render};
 use passerelle::config::{self, Config};
 use passerelle::server::{self, Options};
 use passerelle::{auth, demo, telemetry};
@@ -41,6 +42,32 @@ enum Command {
     Demo,
     /// Read a password on standard input and print its argon2id hash for the users file.
     HashPassword,
+    /// Browse the ENT preset catalogue.
+    Presets {
+        /// The catalogue folder.
+        #[arg(long, env = "PASSERELLE_PRESETS_DIR", default_value = "ent-presets")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        command: PresetsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PresetsCommand {
+    /// A table of the presets, optionally filtered.
+    List {
+        /// Keep presets whose territory contains this text (case and accents ignored).
+        #[arg(long)]
+        territory: Option<String>,
+        /// Keep presets of this protocol: cas, saml, wsfed, oidc.
+        #[arg(long)]
+        protocol: Option<PresetProtocol>,
+        /// Keep presets mentioning this word (id, label, territory, family, hosts, notes).
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// One preset with its inheritance resolved.
+    Show { id: String },
 }
 
 #[tokio::main]
@@ -50,6 +77,7 @@ async fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Demo => run_demo().await,
         Command::HashPassword => hash_password(),
+        Command::Presets { dir, command } => presets(&dir, command),
     }
 }
 
@@ -63,8 +91,14 @@ fn load_or_report(path: &std::path::Path) -> Result<Config, ExitCode> {
 
 fn check(path: &std::path::Path) -> ExitCode {
     match load_or_report(path) {
-        Ok(_) => {
+        Ok(config) => {
             println!("configuration valide : {}", path.display());
+            if !config.presets.is_empty() {
+                println!(
+                    "catalogue de presets valide : {} presets",
+                    config.presets.len()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,
@@ -149,6 +183,42 @@ async fn run_demo() -> ExitCode {
             eprintln!("démarrage impossible : {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn presets(dir: &std::path::Path, command: PresetsCommand) -> ExitCode {
+    let catalogue = match presets::load_dir(dir) {
+        Ok(catalogue) => catalogue,
+        Err(problems) => {
+            eprintln!("{problems}");
+            eprintln!("catalogue invalide : {} problème(s)", problems.0.len());
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    match command {
+        PresetsCommand::List {
+            territory,
+            protocol,
+            search,
+        } => {
+            let filter = presets::Filter {
+                territory,
+                protocol,
+                search,
+            };
+            print!("{}", render::table(&catalogue.filter(&filter)));
+            ExitCode::SUCCESS
+        }
+        PresetsCommand::Show { id } => match render::show(&catalogue, &id) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("preset « {id} » introuvable (voir `passerelle presets list`)");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

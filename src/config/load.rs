@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::env::substitute;
 use super::model::{GatewayFile, SpaceFile, StoreBackend, UsersFile};
+use super::presets;
 use super::problems::{Problem, Problems};
 use super::{
     Config, IdentitySettings, ListenSettings, SessionSettings, SpaceSettings, SpaceTable,
@@ -29,16 +30,24 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
     let spaces_dir = base_dir.join(gateway.spaces_dir.get_ref());
     let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &mut problems);
     let users = load_users(path, &text, &gateway, &base_dir, &mut problems);
-    if let Some(presets) = &gateway.presets_dir {
-        require_dir(
-            path,
-            &text,
-            presets,
-            &base_dir,
-            "catalogue de presets",
-            &mut problems,
-        );
-    }
+    let presets = match &gateway.presets_dir {
+        Some(dir)
+            if require_dir(
+                path,
+                &text,
+                dir,
+                &base_dir,
+                "catalogue de presets",
+                &mut problems,
+            ) =>
+        {
+            presets::load_dir(&base_dir.join(dir.get_ref())).unwrap_or_else(|found| {
+                problems.extend(found.0);
+                presets::Catalogue::default()
+            })
+        }
+        _ => presets::Catalogue::default(),
+    };
     let tls = gateway.listen.tls.as_ref().map(|tls| TlsFiles {
         certificate: base_dir.join(tls.certificate.get_ref()),
         private_key: base_dir.join(tls.private_key.get_ref()),
@@ -106,6 +115,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         log: gateway.log,
         spaces,
         users,
+        presets,
     })
 }
 
@@ -209,7 +219,7 @@ fn require_dir(
     base_dir: &Path,
     what: &str,
     problems: &mut Vec<Problem>,
-) {
+) -> bool {
     let full = base_dir.join(dir.get_ref());
     if !full.is_dir() {
         problems.push(Problem::at_span(
@@ -218,7 +228,9 @@ fn require_dir(
             dir.span(),
             format!("dossier du {what} introuvable : {}", full.display()),
         ));
+        return false;
     }
+    true
 }
 
 fn load_spaces(

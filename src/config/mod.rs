@@ -1,4 +1,5 @@
-//! Typed configuration: the gateway file, one file per space, the direct-login users file.
+//! Typed configuration: the gateway file, one file per space, the direct-login users file, the ENT
+//! preset catalogue ([`presets`]).
 //!
 //! `load` reads and validates everything offline and returns either a [`Config`] ready to run or every
 //! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
@@ -7,6 +8,7 @@
 mod env;
 mod load;
 pub mod model;
+pub mod presets;
 mod problems;
 pub mod values;
 
@@ -41,6 +43,8 @@ pub struct Config {
     pub log: LogSection,
     pub spaces: SpaceTable,
     pub users: Vec<UserEntry>,
+    /// The ENT preset catalogue from `presets_dir`; empty when no catalogue is configured.
+    pub presets: presets::Catalogue,
 }
 
 #[derive(Debug)]

@@ -51,6 +51,30 @@ impl<'de> Deserialize<'de> for HttpUrl {
     }
 }
 
+/// An absolute `https://` URL with a host, no query and no fragment: what the preset catalogue accepts
+/// for identity-provider endpoints, because tickets and assertions must never travel in clear text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsUrl(pub Url);
+
+impl<'de> Deserialize<'de> for HttpsUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let HttpUrl(url) = HttpUrl::deserialize(deserializer)?;
+        if url.scheme() != "https" {
+            return Err(de::Error::custom(format!(
+                "URL refusée « {url} » : seul https:// est accepté (les tickets et assertions ne \
+                 circulent jamais en clair)"
+            )));
+        }
+        Ok(HttpsUrl(url))
+    }
+}
+
+impl fmt::Display for HttpsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
 /// The key that signs identity headers toward the upstream: at least 32 bytes, so that it cannot be
 /// guessed and HMAC-SHA256 keeps its full strength.
 #[derive(Clone, PartialEq, Eq)]
@@ -207,6 +231,17 @@ mod tests {
         assert!(parse::<HttpUrl>("\"ftp://example.fr\"").is_err());
         assert!(parse::<HttpUrl>("\"pas une url\"").is_err());
         assert!(parse::<HttpUrl>("\"https://example.fr/?a=b\"").is_err());
+    }
+
+    #[test]
+    fn https_urls_refuse_plain_http() {
+        assert!(parse::<HttpsUrl>("\"https://cas.ent.example.fr:8443/cas\"").is_ok());
+        assert!(
+            parse::<HttpsUrl>("\"http://cas.ent.example.fr/cas\"")
+                .unwrap_err()
+                .contains("seul https://")
+        );
+        assert!(parse::<HttpsUrl>("\"https://cas.example.fr/login?service=x\"").is_err());
     }
 
     #[test]

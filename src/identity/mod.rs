@@ -2,8 +2,10 @@
 //! handed to the upstream.
 //!
 //! Every protocol (direct login, CAS, SAML2, WS-Federation, OpenID Connect) ends with an [`Identity`];
-//! the session stores it and the proxy turns it into signed headers ([`signed_headers`]).
+//! the session stores it and the proxy turns it into signed headers ([`signed_headers`]). Protocol
+//! attributes become PRONOTE's fields, and profiles become space permissions, in [`mapping`].
 
+pub mod mapping;
 pub mod signed_headers;
 
 use std::fmt;

@@ -370,3 +370,67 @@ pub fn counter(metrics: &str, series: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// The real `passerelle` binary serving a configuration written by [`Setup::write`], on fixed free
+/// ports. Killed when dropped.
+pub struct BinaryGateway {
+    pub child: std::process::Child,
+    pub base: String,
+    pub admin: String,
+}
+
+impl Drop for BinaryGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start the binary on `path` (its listen addresses are rewritten to free ports) and wait until its
+/// admin listener answers.
+pub async fn spawn_binary(path: &Path) -> BinaryGateway {
+    let (port, admin) = (free_port(), free_port());
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace(
+            "addresses = [\"127.0.0.1:0\"]",
+            &format!("addresses = [\"127.0.0.1:{port}\"]"),
+        )
+        .replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{admin}\""),
+        );
+    std::fs::write(path, text).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["serve", "--config"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let gateway = BinaryGateway {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        admin: format!("http://127.0.0.1:{admin}"),
+    };
+    for _ in 0..100 {
+        if client()
+            .get(format!("{}/healthz", gateway.admin))
+            .send()
+            .await
+            .is_ok()
+        {
+            return gateway;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway binary did not start");
+}
