@@ -48,7 +48,10 @@ impl fmt::Debug for LoggedIn {
         f.debug_struct("LoggedIn")
             .field("subject", &self.subject)
             .field("session_id", &self.session_id.is_some())
-            .field("attributes", &self.attributes.keys().collect::<Vec<_>>())
+            .field(
+                "attributes",
+                &self.attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
