@@ -82,6 +82,13 @@ impl Discovery {
         self.fetch(http).await.map(Some)
     }
 
+    /// The last metadata fetched, however old, without any I/O (for callers that cannot wait).
+    pub fn cached(&self) -> Option<Arc<Metadata>> {
+        self.current
+            .load_full()
+            .map(|cached| Arc::clone(&cached.metadata))
+    }
+
     fn fresh(&self, max_age: u64) -> Option<Arc<Metadata>> {
         let cached = self.current.load_full()?;
         let age = self.clock.now().saturating_sub(cached.fetched_at);

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::RelyingParty;
+use super::discovery::Metadata;
 use super::error::OidcError;
 use super::id_token::FullIdToken;
 use super::jws;
@@ -51,6 +52,16 @@ impl RelyingParty {
         state: Option<&str>,
     ) -> Result<Url, OidcError> {
         let metadata = self.discovery.get(&self.http).await?;
+        self.logout_url_with(&metadata, id_token_hint, state)
+    }
+
+    /// [`RelyingParty::logout_url`] from already known metadata. Does no I/O.
+    pub fn logout_url_with(
+        &self,
+        metadata: &Metadata,
+        id_token_hint: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<Url, OidcError> {
         let endpoint = metadata
             .additional_metadata()
             .end_session_endpoint
@@ -75,19 +86,8 @@ impl RelyingParty {
     pub async fn verify_logout_token(&self, raw: &str) -> Result<LogoutNotice, OidcError> {
         let invalid = |reason: &str| OidcError::InvalidLogoutToken(reason.to_owned());
         let token = jws::split(raw).map_err(invalid)?;
-        if !self.settings.allowed_algs.contains(&token.header.alg) {
-            return Err(invalid("algorithme non autorisé"));
-        }
-        if token.header.crit.is_some() {
-            return Err(invalid("extension critique inconnue"));
-        }
-        if let Some(typ) = &token.header.typ {
-            let typ = typ.to_ascii_lowercase();
-            let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-            if typ != "logout+jwt" && typ != "jwt" {
-                return Err(invalid("type de jeton inattendu"));
-            }
-        }
+        // Refused before any key lookup, so that garbage never makes the gateway fetch keys.
+        self.check_header(&token.header)?;
         let mut metadata = self.discovery.get(&self.http).await?;
         let kid = token.header.kid.as_deref();
         if jws::select_key(metadata.jwks(), &token.header.alg, kid).is_none()
@@ -95,6 +95,20 @@ impl RelyingParty {
         {
             metadata = fresh;
         }
+        self.verify_logout_token_with(&metadata, raw)
+    }
+
+    /// [`RelyingParty::verify_logout_token`] against already known metadata (no key refresh, no
+    /// I/O).
+    pub fn verify_logout_token_with(
+        &self,
+        metadata: &Metadata,
+        raw: &str,
+    ) -> Result<LogoutNotice, OidcError> {
+        let invalid = |reason: &str| OidcError::InvalidLogoutToken(reason.to_owned());
+        let token = jws::split(raw).map_err(invalid)?;
+        self.check_header(&token.header)?;
+        let kid = token.header.kid.as_deref();
         let key = jws::select_key(metadata.jwks(), &token.header.alg, kid)
             .ok_or_else(|| invalid("aucune clé du fournisseur ne correspond"))?;
         key.verify_signature(
@@ -109,6 +123,26 @@ impl RelyingParty {
             &self.settings.client_id,
             self.clock.now(),
         )
+    }
+}
+
+impl RelyingParty {
+    fn check_header(&self, header: &jws::Header) -> Result<(), OidcError> {
+        let invalid = |reason: &str| OidcError::InvalidLogoutToken(reason.to_owned());
+        if !self.settings.allowed_algs.contains(&header.alg) {
+            return Err(invalid("algorithme non autorisé"));
+        }
+        if header.crit.is_some() {
+            return Err(invalid("extension critique inconnue"));
+        }
+        if let Some(typ) = &header.typ {
+            let typ = typ.to_ascii_lowercase();
+            let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+            if typ != "logout+jwt" && typ != "jwt" {
+                return Err(invalid("type de jeton inattendu"));
+            }
+        }
+        Ok(())
     }
 }
 

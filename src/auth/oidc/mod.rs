@@ -185,8 +185,19 @@ impl RelyingParty {
         &self.settings
     }
 
+    /// The provider's metadata, fetched now if missing or older than its time to live (also a
+    /// readiness probe: it fails when the provider is down).
+    pub async fn metadata(&self) -> Result<std::sync::Arc<discovery::Metadata>, OidcError> {
+        self.discovery.get(&self.http).await
+    }
+
+    /// The metadata last fetched, however old, without I/O; `None` before the first fetch.
+    pub fn cached_metadata(&self) -> Option<std::sync::Arc<discovery::Metadata>> {
+        self.discovery.cached()
+    }
+
     /// Fetch the provider's metadata now (for readiness checks and to fail early at startup).
     pub async fn discover(&self) -> Result<(), OidcError> {
-        self.discovery.get(&self.http).await.map(|_| ())
+        self.metadata().await.map(|_| ())
     }
 }
