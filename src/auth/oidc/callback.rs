@@ -19,8 +19,18 @@ pub struct Callback {
 /// a provider error is kept in `result` so that the caller still checks `state` first (otherwise
 /// anyone could make a browser report made-up failures).
 pub fn parse(query: &str) -> Result<Callback, OidcError> {
+    from_pairs(url::form_urlencoded::parse(query.as_bytes()))
+}
+
+/// [`parse`] over already decoded parameters (query string and form, as the shared flow collects
+/// them).
+pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Callback, OidcError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     let (mut code, mut state, mut error, mut description) = (None, None, None, None);
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in pairs {
         let slot = match name.as_ref() {
             "code" => &mut code,
             "state" => &mut state,
@@ -31,7 +41,7 @@ pub fn parse(query: &str) -> Result<Callback, OidcError> {
         if slot.is_some() {
             return Err(OidcError::BadCallback("paramètre répété"));
         }
-        *slot = Some(value.into_owned());
+        *slot = Some(value.as_ref().to_owned());
     }
     let state = state
         .filter(|s| !s.is_empty() && s.len() <= MAX_VALUE_LEN)

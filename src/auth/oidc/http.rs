@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use openidconnect::{HttpRequest, HttpResponse};
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 
 use super::error::OidcError;
 
@@ -29,21 +29,25 @@ pub fn client() -> Result<reqwest::Client, OidcError> {
         .map_err(|err| OidcError::Configuration(format!("client HTTP : {err}")))
 }
 
-/// What `openidconnect` calls to send a request.
-pub type AsyncClient = dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>>
-    + Send
-    + Sync;
-
-/// The boxed, sized form handed to `openidconnect`.
-pub type HttpClient = Box<AsyncClient>;
+/// The back-channel client as `openidconnect` uses it. A named type (rather than a closure) so that
+/// the futures it returns are plainly `Send`, which the gateway's request handlers require.
+#[derive(Debug, Clone)]
+pub struct HttpClient(reqwest::Client);
 
 /// Wrap a reqwest client so that `openidconnect` can send its requests through it.
 pub fn adapter(client: reqwest::Client) -> HttpClient {
-    Box::new(move |request: HttpRequest| {
-        let client = client.clone();
+    HttpClient(client)
+}
+
+impl<'c> AsyncHttpClient<'c> for HttpClient {
+    type Error = reqwest::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let response = client
+            let response = self
+                .0
                 .request(parts.method, parts.uri.to_string())
                 .headers(parts.headers)
                 .body(body)
@@ -55,7 +59,7 @@ pub fn adapter(client: reqwest::Client) -> HttpClient {
             *out.headers_mut() = headers;
             Ok(out)
         })
-    })
+    }
 }
 
 /// Classify a transport failure: no answer at all means the provider is down.

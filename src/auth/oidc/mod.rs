@@ -20,6 +20,7 @@ pub mod authorize;
 pub mod callback;
 pub mod claims;
 mod client_auth;
+pub mod delegation;
 pub mod discovery;
 pub mod error;
 pub mod http;

@@ -37,6 +37,7 @@ const ACCOUNTS = {
       email: 'lea.durand@example.test',
       structure_rne: '0750001A',
       categories: ['National_1'],
+      address: { postal_code: '75011', locality: 'Paris' },
     },
   },
 };
@@ -96,9 +97,10 @@ server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', () => {
       openid: ['sub'],
       profile: ['family_name', 'given_name', 'birthdate'],
       email: ['email'],
+      address: ['address'],
       ent: ['structure_rne', 'categories'],
     },
-    scopes: ['openid', 'profile', 'email', 'ent'],
+    scopes: ['openid', 'profile', 'email', 'address', 'ent'],
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
