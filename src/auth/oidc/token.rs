@@ -106,7 +106,7 @@ impl RelyingParty {
             .to_string();
         let nonce = Nonce::new(pending.nonce.clone());
         let claims = self.validate_id_token(&id_token, &nonce).await?;
-        check_access_token_hash(&id_token, &claims, response.access_token())?;
+        self.check_access_token_hash(&id_token, &claims, response.access_token())?;
 
         let mut attributes = Attributes::new();
         let as_json = serde_json::to_value(&claims)
@@ -166,30 +166,38 @@ impl RelyingParty {
     }
 }
 
-/// `at_hash`, when present, must match the access token it came with (Core §3.1.3.8).
-fn check_access_token_hash(
-    raw: &str,
-    claims: &super::id_token::FullIdTokenClaims,
-    access_token: &AccessToken,
-) -> Result<(), OidcError> {
-    let Some(expected) = claims.access_token_hash() else {
-        return Ok(());
-    };
-    let token: super::id_token::FullIdToken = raw
-        .parse()
-        .map_err(|err| OidcError::InvalidIdToken(format!("jeton illisible ({err})")))?;
-    let alg = token
-        .signing_alg()
-        .map_err(|err| OidcError::InvalidIdToken(err.to_string()))?;
-    let key = openidconnect::core::CoreJsonWebKey::new_rsa(Vec::new(), Vec::new(), None);
-    let actual = AccessTokenHash::from_token(access_token, alg, &key)
-        .map_err(|err| OidcError::InvalidIdToken(err.to_string()))?;
-    if &actual == expected {
-        Ok(())
-    } else {
-        Err(OidcError::InvalidIdToken(
-            "at_hash ne correspond pas".into(),
-        ))
+impl RelyingParty {
+    /// `at_hash`, when present, must match the access token it came with (Core §3.1.3.8). The
+    /// hash function follows the ID token's algorithm, checked against the key that signed it.
+    fn check_access_token_hash(
+        &self,
+        raw: &str,
+        claims: &super::id_token::FullIdTokenClaims,
+        access_token: &AccessToken,
+    ) -> Result<(), OidcError> {
+        let Some(expected) = claims.access_token_hash() else {
+            return Ok(());
+        };
+        let invalid = |reason: &str| OidcError::InvalidIdToken(reason.to_owned());
+        let token = super::jws::split(raw).map_err(invalid)?;
+        // The signature was just verified, so the keys that did it are cached.
+        let metadata = self
+            .discovery
+            .cached()
+            .ok_or_else(|| invalid("clés du fournisseur inconnues"))?;
+        let key = super::jws::select_key(
+            metadata.jwks(),
+            &token.header.alg,
+            token.header.kid.as_deref(),
+        )
+        .ok_or_else(|| invalid("aucune clé du fournisseur ne correspond"))?;
+        let actual = AccessTokenHash::from_token(access_token, &token.header.alg, key)
+            .map_err(|err| OidcError::InvalidIdToken(err.to_string()))?;
+        if &actual == expected {
+            Ok(())
+        } else {
+            Err(invalid("at_hash ne correspond pas au jeton d'accès"))
+        }
     }
 }
 
