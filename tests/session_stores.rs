@@ -26,6 +26,7 @@ fn session(login: &str, index: Option<&str>, now: u64) -> Session {
         created_at: now,
         last_seen: now,
         logout_index: index.map(str::to_owned),
+        delegation: None,
     }
 }
 

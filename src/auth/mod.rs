@@ -1,13 +1,19 @@
 //! The login flow every way of authenticating shares: where an unauthenticated browser goes, how a
 //! successful login becomes a session (and its cookie), how logout ends it.
 //!
-//! Protocol modules (today [`direct`]; CAS, SAML2, WS-Federation and OpenID Connect next) only turn a
-//! request into an [`Identity`](crate::identity::Identity) or an error; cookies, sessions, the guard and
-//! the return URL are handled here, once.
+//! Protocol modules ([`direct`], [`cas`]; SAML2, WS-Federation and OpenID Connect next) only turn a
+//! request into an [`Identity`](crate::identity::Identity) or an error; cookies, sessions, the
+//! pending-login state, the guard and the return URL are handled here, once. Delegations plug in
+//! through the [`Delegation`] trait (see [`delegation`] for the order of its calls).
 
+pub mod cas;
 pub mod csrf;
+mod delegated;
+pub mod delegation;
 pub mod direct;
 pub mod oidc;
+pub mod pending;
+pub mod registry;
 
 use std::net::IpAddr;
 
@@ -17,6 +23,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
+use crate::clock::Clock;
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::{FailureKind, Guard, Verdict};
 use crate::session::cookie::{self, CookieSpec};
@@ -25,12 +32,20 @@ use crate::space::{SpaceId, Variant};
 use crate::ui::{self, LoginForm};
 use crate::web::{self, Body};
 use csrf::CsrfTokens;
+pub use delegation::{AuthError, Delegation};
+use delegation::{Context, ReplayCache};
 use direct::{DirectLoginError, UserDirectory};
+use pending::PendingLogins;
+use registry::Delegations;
 
 /// Path prefix of the gateway's own login endpoints.
 pub const AUTH_PREFIX: &str = "/auth/";
 /// Path of the logout endpoint.
 pub const LOGOUT_PATH: &str = "/auth/logout";
+/// Where identity providers send the browser back: `/auth/callback/<space>/<delegation>`.
+pub const CALLBACK_PREFIX: &str = "/auth/callback/";
+/// Where identity providers post single-logout messages: `/auth/slo/<space>/<delegation>`.
+pub const SLO_PREFIX: &str = "/auth/slo/";
 
 /// The shared login flow.
 #[derive(Debug, Clone)]
@@ -41,6 +56,13 @@ pub struct LoginFlow {
     csrf: CsrfTokens,
     csrf_cookie: String,
     body_limit: usize,
+    delegations: Delegations,
+    pending: PendingLogins,
+    pending_cookie: String,
+    replay: ReplayCache,
+    /// `public_url` without its trailing slash: callback URLs are built from it.
+    public_base: String,
+    clock: Clock,
 }
 
 impl LoginFlow {
@@ -52,14 +74,41 @@ impl LoginFlow {
         body_limit: usize,
     ) -> Self {
         let csrf_cookie = format!("{}_csrf", sessions.settings().cookie_name);
+        let pending_cookie = format!("{}_login", sessions.settings().cookie_name);
+        let store = sessions.store().clone();
         LoginFlow {
-            sessions,
-            users,
-            guard,
             csrf: CsrfTokens::new(signing_key),
             csrf_cookie,
             body_limit,
+            delegations: Delegations::default(),
+            pending: PendingLogins::new(signing_key, store.clone()),
+            pending_cookie,
+            replay: ReplayCache::new(store),
+            public_base: String::new(),
+            clock: Clock::default(),
+            sessions,
+            users,
+            guard,
         }
+    }
+
+    /// Add the spaces' delegations. `public_url` is where browsers reach the gateway: callback URLs
+    /// (the CAS `service`) are built from it, once.
+    pub fn with_delegations(
+        mut self,
+        delegations: Delegations,
+        public_url: &url::Url,
+        clock: Clock,
+    ) -> Self {
+        self.delegations = delegations;
+        self.public_base = public_url.as_str().trim_end_matches('/').to_owned();
+        self.clock = clock;
+        self
+    }
+
+    /// The canonical callback URL of a delegation: the same string at start and at validation.
+    pub fn callback_url(&self, space: SpaceId, delegation: &str) -> String {
+        format!("{}{CALLBACK_PREFIX}{space}/{delegation}", self.public_base)
     }
 
     pub fn sessions(&self) -> &Sessions {
@@ -67,26 +116,12 @@ impl LoginFlow {
     }
 
     /// The names of every cookie the gateway sets, which the upstream must never see.
-    pub fn cookie_names(&self) -> [&str; 2] {
-        [&self.sessions.settings().cookie_name, &self.csrf_cookie]
-    }
-
-    /// An unauthenticated browser asked for `space`'s page at `requested` (path and query): send it to
-    /// a way of logging in.
-    pub fn start(
-        &self,
-        space: SpaceId,
-        settings: &SpaceSettings,
-        requested: &str,
-    ) -> Response<Body> {
-        if !direct_login_open(settings) {
-            return web::page(ui::no_login_method(space));
-        }
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("retour", requested)
-            .finish();
-        let location = format!("{AUTH_PREFIX}login/{space}?{query}");
-        web::redirect(&location)
+    pub fn cookie_names(&self) -> [&str; 3] {
+        [
+            &self.sessions.settings().cookie_name,
+            &self.csrf_cookie,
+            &self.pending_cookie,
+        ]
     }
 
     /// `GET` or `POST /auth/login/<space>`.
@@ -100,7 +135,7 @@ impl LoginFlow {
         if !settings.published {
             return web::page(ui::not_published(space));
         }
-        if !direct_login_open(settings) {
+        if !self.direct_login_open(space, settings).await {
             return web::page(ui::direct_login_refused(space));
         }
         match self.guard.check(client_ip).await {
@@ -172,8 +207,15 @@ impl LoginFlow {
             Ok(identity) => {
                 let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
                     .and_then(SessionId::parse);
-                self.finish_login(space, identity, client_ip, previous, &return_to)
-                    .await
+                self.finish_login(
+                    space,
+                    identity,
+                    client_ip,
+                    previous,
+                    &return_to,
+                    Origin::default(),
+                )
+                .await
             }
             Err(err) => {
                 let outcome = match err {
@@ -207,6 +249,7 @@ impl LoginFlow {
         client_ip: IpAddr,
         previous: Option<SessionId>,
         return_to: &str,
+        origin: Origin,
     ) -> Response<Body> {
         let protocol = identity.protocol.as_str();
         let login = identity.login.clone();
@@ -216,7 +259,17 @@ impl LoginFlow {
                 tracing::warn!(error = %err, "ancienne session non supprimée");
             }
         }
-        let id = match self.sessions.create(space, identity, client_ip, None).await {
+        let created = self
+            .sessions
+            .create_delegated(
+                space,
+                identity,
+                client_ip,
+                origin.delegation,
+                origin.logout_index,
+            )
+            .await;
+        let id = match created {
             Ok(id) => id,
             Err(err) => {
                 tracing::error!(error = %err, "création de session impossible");
@@ -233,10 +286,27 @@ impl LoginFlow {
     }
 
     /// `GET` or `POST /auth/logout`: end the session and forget the cookie.
-    pub async fn logout(&self, headers: &HeaderMap) -> Response<Body> {
+    pub async fn logout(&self, headers: &HeaderMap, client_ip: IpAddr) -> Response<Body> {
+        let mut onward = None;
         if let Some(id) =
             cookie::find(headers, &self.sessions.settings().cookie_name).and_then(SessionId::parse)
         {
+            if let Ok(Some(session)) = self.sessions.lookup(&id).await
+                && let Some(delegation_id) = &session.delegation
+                && let Some(registered) = self.delegations.get(session.space, delegation_id)
+            {
+                let callback_url = self.callback_url(session.space, delegation_id);
+                let ctx = Context {
+                    space: session.space,
+                    delegation: delegation_id,
+                    callback_url: &callback_url,
+                    state: "",
+                    client_ip,
+                    now: self.clock.now(),
+                    replay: &self.replay,
+                };
+                onward = registered.delegation.logout(&ctx);
+            }
             match self.sessions.destroy(&id.key()).await {
                 Ok(existed) => tracing::info!(session = %id.key().log_id(), existed, "déconnexion"),
                 Err(err) => {
@@ -245,7 +315,10 @@ impl LoginFlow {
                 }
             }
         }
-        let mut response = web::page(ui::logged_out());
+        let mut response = match onward {
+            Some(location) => web::redirect(&location),
+            None => web::page(ui::logged_out()),
+        };
         response
             .headers_mut()
             .append(SET_COOKIE, self.session_spec().clear());
@@ -285,6 +358,27 @@ impl LoginFlow {
         }
     }
 
+    /// Whether the direct form is open in a space now: `always`; or `when_idp_down` when the space
+    /// has no delegation or one of its providers is down.
+    async fn direct_login_open(&self, space: SpaceId, settings: &SpaceSettings) -> bool {
+        match settings.direct_login {
+            DirectLoginPolicy::Always => true,
+            DirectLoginPolicy::Never => false,
+            DirectLoginPolicy::WhenIdpDown => {
+                let now = self.clock.now();
+                let mut any_down = settings.delegations.is_empty();
+                for settings in &settings.delegations {
+                    if let Some(registered) = self.delegations.get(space, &settings.id)
+                        && !registered.is_up(now).await
+                    {
+                        any_down = true;
+                    }
+                }
+                any_down
+            }
+        }
+    }
+
     fn csrf_spec(&self) -> CookieSpec<'_> {
         CookieSpec {
             name: &self.csrf_cookie,
@@ -295,13 +389,11 @@ impl LoginFlow {
     }
 }
 
-/// Whether the direct form is open in a space. No delegation is configured yet, so no identity
-/// provider can be up: `when_idp_down` opens the form too.
-fn direct_login_open(settings: &SpaceSettings) -> bool {
-    matches!(
-        settings.direct_login,
-        DirectLoginPolicy::Always | DirectLoginPolicy::WhenIdpDown
-    )
+/// How a session came to be, beyond its identity.
+#[derive(Debug, Default)]
+struct Origin {
+    delegation: Option<String>,
+    logout_index: Option<String>,
 }
 
 /// The page to return to after login: `candidate` if it is a page of `space` on this site (path and

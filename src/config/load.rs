@@ -262,10 +262,18 @@ fn load_spaces(
             ));
             continue;
         }
-        if let Some((parsed, _)) = parse_file::<SpaceFile>(&file, problems) {
+        if let Some((parsed, space_text)) = parse_file::<SpaceFile>(&file, problems) {
+            let delegations = super::delegation::resolve(
+                &file,
+                &space_text,
+                parsed.delegations,
+                &super::delegation::NoPresets,
+                problems,
+            );
             loaded.push(SpaceSettings {
                 published: parsed.published,
                 direct_login: parsed.direct_login,
+                delegations,
             });
         }
     }

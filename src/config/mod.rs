@@ -5,6 +5,7 @@
 //! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
 //! `Config` that passed validation, so a reload that fails keeps the old one.
 
+pub mod delegation;
 mod env;
 mod load;
 pub mod model;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+pub use delegation::{CasSettings, DelegationKind, DelegationSettings};
 pub use load::load;
 pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
 pub use problems::{Problem, Problems};
@@ -96,6 +98,8 @@ pub struct IdentitySettings {
 pub struct SpaceSettings {
     pub published: bool,
     pub direct_login: DirectLoginPolicy,
+    /// In the order of the space file; the first is the default.
+    pub delegations: Vec<DelegationSettings>,
 }
 
 /// The nine spaces' settings, indexed by [`SpaceId`].

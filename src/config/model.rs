@@ -274,6 +274,113 @@ pub struct SpaceFile {
     pub published: bool,
     #[serde(default)]
     pub direct_login: DirectLoginPolicy,
+    /// Ways to log in through an identity provider (`[[delegation]]` tables), in the chooser's order.
+    #[serde(default, rename = "delegation")]
+    pub delegations: Vec<DelegationEntry>,
+}
+
+/// Which protocol a delegation speaks.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegationProtocol {
+    Cas,
+}
+
+/// How a CAS delegation validates tickets.
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum CasValidation {
+    /// SAML 1.1 `POST /samlValidate` (PRONOTE's own default).
+    #[default]
+    #[serde(rename = "samlValidate")]
+    SamlValidate,
+    /// CAS 2 `/serviceValidate`.
+    #[serde(rename = "serviceValidate")]
+    ServiceValidate,
+    /// CAS 3 `/p3/serviceValidate`.
+    #[serde(rename = "p3")]
+    P3,
+    /// CAS 3 `/p3/serviceValidate?format=JSON`.
+    #[serde(rename = "json")]
+    Json,
+    /// CAS 1 `/validate` (no attributes).
+    #[serde(rename = "validate")]
+    Validate,
+}
+
+/// Which attribute carries each PRONOTE field. Empty strings are not allowed; an absent key uses
+/// PRONOTE's own attribute name (`nom`, `prenom`, `dateNaissance`, `codePostal`, `categories`).
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeNames {
+    /// The principal: `cas:user` when absent, else the named attribute (e.g. `ENTPersonLogin`).
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default)]
+    pub nom: Option<String>,
+    #[serde(default)]
+    pub prenom: Option<String>,
+    #[serde(default)]
+    pub date_naissance: Option<String>,
+    #[serde(default)]
+    pub code_postal: Option<String>,
+    #[serde(default)]
+    pub categories: Option<String>,
+    #[serde(default)]
+    pub id_produit: Option<String>,
+}
+
+/// One `[[delegation]]` table of a space file. Protocol-specific keys sit beside the common ones;
+/// `load` checks that the keys match the protocol. A `preset` names a catalogue entry whose values
+/// fill every key left out here (resolving presets is the catalogue's job).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationEntry {
+    /// Short name used in URLs (`/auth/callback/<space>/<id>`): letters, digits, `-`, `_`.
+    pub id: Spanned<String>,
+    pub protocol: Spanned<DelegationProtocol>,
+    /// What the chooser shows, e.g. "Mon Bureau Numérique".
+    #[serde(default)]
+    pub label: Option<String>,
+    /// An ENT preset from the catalogue.
+    #[serde(default)]
+    pub preset: Option<Spanned<String>>,
+    // --- CAS ---
+    /// CAS server base URL, e.g. `https://ent.example.fr/cas`; `/login` and the validation path are
+    /// appended. Or give `login_url` and `validate_url` explicitly.
+    #[serde(default)]
+    pub base_url: Option<Spanned<HttpUrl>>,
+    #[serde(default)]
+    pub login_url: Option<Spanned<HttpUrl>>,
+    #[serde(default)]
+    pub validate_url: Option<Spanned<HttpUrl>>,
+    /// Where the gateway's logout sends the browser to end the ENT session too (`/logout?service=`).
+    /// Defaults to `<base_url>/logout` when `cas_logout = true`.
+    #[serde(default)]
+    pub logout_url: Option<Spanned<HttpUrl>>,
+    #[serde(default)]
+    pub cas_logout: bool,
+    #[serde(default)]
+    pub validation: Option<CasValidation>,
+    /// Fixed parameters added to the login redirect (`selection = "EDU_parent_eleve"`, `idpId = "…"`).
+    #[serde(default)]
+    pub login_params: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub renew: bool,
+    #[serde(default)]
+    pub gateway: bool,
+    #[serde(default)]
+    pub attributes: Option<AttributeNames>,
+    /// Source addresses allowed to post single-logout requests (the CAS servers' addresses).
+    #[serde(default)]
+    pub slo_sources: Vec<IpNet>,
+    /// Allow `http://` CAS URLs (tests and labs only: tickets would cross the network in clear).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    #[serde(default)]
+    pub connect_timeout: Option<HumanDuration>,
+    /// How long ticket validation may take in all.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
 }
 
 /// The direct-login users file.

@@ -25,12 +25,16 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     BadPassword,
+    /// A delegation's token was refused: invalid, replayed, for another service, or failing its
+    /// conditions (CAS ticket, SAML assertion, OIDC code).
+    InvalidTicket,
 }
 
 impl FailureKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::BadPassword => "bad_password",
+            FailureKind::InvalidTicket => "invalid_ticket",
         }
     }
 }

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 use super::client_ip;
-use crate::auth::{AUTH_PREFIX, LOGOUT_PATH, LoginFlow};
+use crate::auth::{AUTH_PREFIX, CALLBACK_PREFIX, LOGOUT_PATH, LoginFlow, SLO_PREFIX};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::signed_headers::HeaderSigner;
@@ -59,7 +59,29 @@ impl Gateway {
     async fn auth_endpoint(&self, request: Request<Incoming>, client_ip: IpAddr) -> Response<Body> {
         let path = request.uri().path();
         if path == LOGOUT_PATH {
-            return self.flow.logout(request.headers()).await;
+            return self.flow.logout(request.headers(), client_ip).await;
+        }
+        for (prefix, is_slo) in [(CALLBACK_PREFIX, false), (SLO_PREFIX, true)] {
+            let Some(rest) = path.strip_prefix(prefix) else {
+                continue;
+            };
+            let Some((space, delegation)) = rest
+                .split_once('/')
+                .and_then(|(space, id)| Some((space.parse::<SpaceId>().ok()?, id.to_owned())))
+            else {
+                return web::page(ui::not_found());
+            };
+            if is_slo {
+                return self
+                    .flow
+                    .single_logout(request, space, &delegation, client_ip)
+                    .await;
+            }
+            let settings = self.config.spaces.get(space).clone();
+            return self
+                .flow
+                .callback(request, space, &delegation, &settings, client_ip)
+                .await;
         }
         let Some(space) = path
             .strip_prefix(AUTH_PREFIX)
@@ -101,7 +123,8 @@ impl Gateway {
             (Some(space), _) => {
                 let requested = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
                 self.flow
-                    .start(space, self.config.spaces.get(space), requested)
+                    .start(space, self.config.spaces.get(space), requested, client_ip)
+                    .await
             }
             (None, Some(session)) if self.config.spaces.get(session.space).published => {
                 self.proxy(request, client_ip, Some(&session)).await

@@ -24,6 +24,7 @@ pub use gateway::Gateway;
 use crate::admin::{self, AdminState};
 use crate::auth::LoginFlow;
 use crate::auth::direct::UserDirectory;
+use crate::auth::registry::{BadDelegation, Delegations};
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
 use crate::guard::Guard;
@@ -53,6 +54,8 @@ pub enum StartError {
     Upstream(#[from] BadUpstream),
     #[error(transparent)]
     HeaderPrefix(#[from] BadPrefix),
+    #[error(transparent)]
+    Delegation(#[from] BadDelegation),
 }
 
 /// What can be changed when starting the gateway from code (tests, the demo).
@@ -109,6 +112,11 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         Guard::new(),
         &config.identity.signing_key,
         config.listen.gateway_body_limit,
+    )
+    .with_delegations(
+        Delegations::from_config(&config.spaces)?,
+        &config.public_url,
+        clock.clone(),
     );
     let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
     let proto = if tls.is_some() || config.public_url.scheme() == "https" {

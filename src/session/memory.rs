@@ -20,13 +20,20 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     entries: Arc<DashMap<SessionKey, Entry>>,
+    /// Single-use records and the replay cache, keyed `namespace \0 key`: (value, expiry).
+    once: Arc<DashMap<String, (String, u64)>>,
     clock: Clock,
+}
+
+fn once_key(namespace: &str, key: &str) -> String {
+    format!("{namespace}\0{key}")
 }
 
 impl MemoryStore {
     pub fn new(clock: Clock) -> Self {
         MemoryStore {
             entries: Arc::new(DashMap::new()),
+            once: Arc::new(DashMap::new()),
             clock,
         }
     }
@@ -36,6 +43,7 @@ impl MemoryStore {
         let now = self.clock.now();
         let before = self.entries.len();
         self.entries.retain(|_, entry| entry.expires_at > now);
+        self.once.retain(|_, (_, expires_at)| *expires_at > now);
         before - self.entries.len()
     }
 
@@ -126,5 +134,49 @@ impl Store for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn put_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let expires_at = self.deadline(ttl);
+        self.once
+            .insert(once_key(namespace, key), (value.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn take_once(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .once
+            .remove(&once_key(namespace, key))
+            .filter(|(_, (_, expires_at))| *expires_at > now)
+            .map(|(_, (value, _))| value))
+    }
+
+    async fn remember_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let expires_at = self.deadline(ttl);
+        // The entry API holds the shard lock: two concurrent callers cannot both see "first".
+        match self.once.entry(once_key(namespace, id)) {
+            dashmap::Entry::Occupied(mut seen) if seen.get().1 <= now => {
+                seen.insert((String::new(), expires_at));
+                Ok(true)
+            }
+            dashmap::Entry::Occupied(_) => Ok(false),
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert((String::new(), expires_at));
+                Ok(true)
+            }
+        }
     }
 }

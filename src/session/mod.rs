@@ -107,6 +107,9 @@ pub struct Session {
     /// The protocol's handle for single logout (CAS ticket, SAML SessionIndex, OIDC `sid`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_index: Option<String>,
+    /// The delegation (id within the space) that authenticated it, if not the direct form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
 }
 
 mod space_name {
@@ -158,6 +161,19 @@ impl Sessions {
         client_ip: IpAddr,
         logout_index: Option<String>,
     ) -> Result<SessionId, StoreError> {
+        self.create_delegated(space, identity, client_ip, None, logout_index)
+            .await
+    }
+
+    /// [`Sessions::create`] for a login through a delegation, remembered for logout.
+    pub async fn create_delegated(
+        &self,
+        space: SpaceId,
+        identity: Identity,
+        client_ip: IpAddr,
+        delegation: Option<String>,
+        logout_index: Option<String>,
+    ) -> Result<SessionId, StoreError> {
         let now = self.clock.now();
         let id = SessionId::generate();
         let session = Session {
@@ -167,6 +183,7 @@ impl Sessions {
             created_at: now,
             last_seen: now,
             logout_index,
+            delegation,
         };
         self.store
             .put(&id.key(), &session, self.ttl(&session, now))

@@ -4,7 +4,9 @@
 //! Keys, all under the configured prefix:
 //! - `session:<sha256 hex>`: a hash `{data: JSON, seen: unix seconds}` with the session's TTL;
 //! - `sessions`: a sorted set of session keys scored by expiry, so the admin lists without `SCAN`;
-//! - `logout:<index>`: the set of session keys created from one CAS ticket / SAML SessionIndex / `sid`.
+//! - `logout:<index>`: the set of session keys created from one CAS ticket / SAML SessionIndex / `sid`;
+//! - `once:<namespace>:<key>`: single-use records (`SET … EX`, read with `GETDEL`) and the replay
+//!   cache (`SET … NX EX`).
 
 use std::time::Duration;
 
@@ -71,6 +73,10 @@ impl RedisStore {
 
     fn logout_key(&self, index: &str) -> String {
         format!("{}logout:{}", self.prefix, index)
+    }
+
+    fn once_key(&self, namespace: &str, key: &str) -> String {
+        format!("{}once:{namespace}:{key}", self.prefix)
     }
 
     fn decode(data: &str, seen: Option<u64>) -> Result<Session, StoreError> {
@@ -225,5 +231,55 @@ impl Store for RedisStore {
         let mut con = self.connection.clone();
         bounded(redis::cmd("PING").query_async::<String>(&mut con)).await?;
         Ok(())
+    }
+
+    async fn put_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        bounded(
+            redis::cmd("SET")
+                .arg(self.once_key(namespace, key))
+                .arg(value)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async::<()>(&mut con),
+        )
+        .await
+    }
+
+    async fn take_once(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let mut con = self.connection.clone();
+        // GETDEL (Redis >= 6.2) reads and deletes in one step: a record is handed out once.
+        bounded(
+            redis::cmd("GETDEL")
+                .arg(self.once_key(namespace, key))
+                .query_async(&mut con),
+        )
+        .await
+    }
+
+    async fn remember_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut con = self.connection.clone();
+        let set: Option<String> = bounded(
+            redis::cmd("SET")
+                .arg(self.once_key(namespace, id))
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut con),
+        )
+        .await?;
+        Ok(set.is_some())
     }
 }

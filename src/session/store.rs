@@ -57,6 +57,31 @@ pub trait Store: Send + Sync {
     fn count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// Whether the backend answers (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keep a short-lived record (a pending login, a SAML request id) that [`Store::take_once`] can
+    /// read exactly once, until `ttl`. Replaces any record under the same name.
+    fn put_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Read and delete a record written by [`Store::put_once`], atomically: of two replicas racing for
+    /// the same record, one gets it and the other gets `None`.
+    fn take_once(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Replay cache: `true` the first time `id` is seen in `namespace` (and remember it until `ttl`),
+    /// `false` every later time. Used for CAS tickets, SAML assertion ids, OIDC nonces.
+    fn remember_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The configured backend. An enum rather than a trait object: the hot path stays statically
@@ -110,5 +135,25 @@ impl Store for AnyStore {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, store => store.ping())
+    }
+    async fn put_once(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, store => store.put_once(namespace, key, value, ttl))
+    }
+    async fn take_once(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, store => store.take_once(namespace, key))
+    }
+    async fn remember_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, store => store.remember_once(namespace, id, ttl))
     }
 }

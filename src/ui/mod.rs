@@ -143,6 +143,19 @@ pub fn direct_login_refused(space: SpaceId) -> Page {
     )
 }
 
+/// A delegated login failed; `message` comes from [`crate::auth::AuthError::message`].
+pub fn delegation_failed(space: SpaceId, status: StatusCode, message_text: &str) -> Page {
+    message(
+        status,
+        "Connexion impossible",
+        &[message_text],
+        Some((
+            &space.page_path(crate::space::Variant::Desktop),
+            "Recommencer la connexion",
+        )),
+    )
+}
+
 pub fn session_required() -> Page {
     message(
         StatusCode::UNAUTHORIZED,

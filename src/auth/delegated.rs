@@ -1,0 +1,354 @@
+//! The delegated half of the login flow: where an unauthenticated browser is sent, how it comes back
+//! from its identity provider (`/auth/callback/<space>/<id>`), and single logout
+//! (`/auth/slo/<space>/<id>`). The protocol work is behind [`Delegation`]; this file does the pending
+//! state, the guard, the session and the cookies around it.
+
+use std::net::IpAddr;
+
+use http::header::SET_COOKIE;
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
+use super::pending::{PendingLogin, PendingLogins};
+use super::registry::Registered;
+use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, safe_return};
+use crate::config::{DirectLoginPolicy, SpaceSettings};
+use crate::guard::{FailureKind, Verdict};
+use crate::session::cookie::{self, CookieSpec};
+use crate::session::{SessionId, Store};
+use crate::space::SpaceId;
+use crate::ui;
+use crate::web::{self, Body};
+
+impl LoginFlow {
+    /// An unauthenticated browser asked for `space`'s page at `requested` (path and query): send it to
+    /// a way of logging in. With delegations, the first one (the chooser comes later), unless
+    /// `?login=true` asks for the direct form where the policy always allows it, or the provider is
+    /// down and the policy is `when_idp_down`.
+    pub async fn start(
+        &self,
+        space: SpaceId,
+        settings: &SpaceSettings,
+        requested: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let direct = || {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("retour", requested)
+                .finish();
+            web::redirect(&format!("{AUTH_PREFIX}login/{space}?{query}"))
+        };
+        let Some(first) = settings.delegations.first() else {
+            return if self.direct_login_open(space, settings).await {
+                direct()
+            } else {
+                web::page(ui::no_login_method(space))
+            };
+        };
+        if asks_direct_form(requested) && settings.direct_login == DirectLoginPolicy::Always {
+            return direct();
+        }
+        let Some(registered) = self.delegations.get(space, &first.id) else {
+            return web::page(ui::no_login_method(space));
+        };
+        if settings.direct_login == DirectLoginPolicy::WhenIdpDown
+            && !registered.is_up(self.clock.now()).await
+        {
+            tracing::warn!(%space, delegation = %first.id, "fournisseur d'identité injoignable : connexion directe proposée");
+            return direct();
+        }
+        match self.guard.check(client_ip).await {
+            Verdict::Allowed => {}
+            Verdict::Suspended { retry_after_secs } => {
+                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
+            }
+            Verdict::RateLimited { retry_after_secs } => {
+                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
+            }
+        }
+        let return_to = safe_return(space, requested);
+        let pending = PendingLogin::new(space, &first.id, &return_to);
+        let cookie_value = match self.pending.begin(&pending).await {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::error!(error = %err, "connexion en attente non enregistrée");
+                return web::page(ui::service_unavailable());
+            }
+        };
+        let callback_url = self.callback_url(space, &first.id);
+        let state = PendingLogins::state_of(&cookie_value);
+        let ctx = Context {
+            space,
+            delegation: &first.id,
+            callback_url: &callback_url,
+            state: &state,
+            client_ip,
+            now: self.clock.now(),
+            replay: &self.replay,
+        };
+        match registered.delegation.start(&ctx) {
+            Ok(Outgoing::Redirect(location)) => {
+                let mut response = web::redirect(&location);
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, self.pending_spec().set(&cookie_value));
+                response
+            }
+            Err(err) => {
+                self.delegation_failed(space, settings, requested, client_ip, &err)
+                    .await
+            }
+        }
+    }
+
+    /// `GET /auth/callback/<space>/<delegation>`: the browser is back from the identity provider.
+    /// A `POST` (or `GET`) carrying a `logoutRequest` is CAS single logout posted to the service URL.
+    pub async fn callback(
+        &self,
+        request: Request<Incoming>,
+        space: SpaceId,
+        delegation_id: &str,
+        settings: &SpaceSettings,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let Some(registered) = self.delegations.get(space, delegation_id) else {
+            return web::page(ui::not_found());
+        };
+        let (parts, body) = request.into_parts();
+        let Some(incoming) = self.incoming(&parts, body).await else {
+            return web::page(ui::payload_too_large());
+        };
+        if incoming.param("logoutRequest").is_some() || incoming.param("SAMLRequest").is_some() {
+            return self
+                .back_channel(registered, space, delegation_id, &incoming, client_ip)
+                .await;
+        }
+        if !settings.published {
+            return web::page(ui::not_published(space));
+        }
+        match self.guard.check(client_ip).await {
+            Verdict::Allowed => {}
+            Verdict::Suspended { retry_after_secs } => {
+                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
+            }
+            Verdict::RateLimited { retry_after_secs } => {
+                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
+            }
+        }
+        let cookie_value = cookie::find(&parts.headers, &self.pending_cookie).unwrap_or("");
+        let pending = match self.pending.finish(cookie_value).await {
+            Ok(Some(pending))
+                if pending.space == space.as_str() && pending.delegation == delegation_id =>
+            {
+                pending
+            }
+            Ok(_) => {
+                let err = AuthError::NoPendingLogin;
+                return self
+                    .delegation_failed(space, settings, "", client_ip, &err)
+                    .await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "connexion en attente illisible");
+                return web::page(ui::service_unavailable());
+            }
+        };
+        let callback_url = self.callback_url(space, delegation_id);
+        let state = PendingLogins::state_of(cookie_value);
+        let now = self.clock.now();
+        let ctx = Context {
+            space,
+            delegation: delegation_id,
+            callback_url: &callback_url,
+            state: &state,
+            client_ip,
+            now,
+            replay: &self.replay,
+        };
+        let outcome = registered.delegation.callback(&ctx, &incoming).await;
+        let mut response = match outcome {
+            Ok(authenticated) => {
+                let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
+                    .and_then(SessionId::parse);
+                let origin = Origin {
+                    delegation: Some(delegation_id.to_owned()),
+                    logout_index: authenticated.logout_index,
+                };
+                self.finish_login(
+                    space,
+                    authenticated.identity,
+                    client_ip,
+                    previous,
+                    &safe_return(space, &pending.return_to),
+                    origin,
+                )
+                .await
+            }
+            Err(err) => {
+                if err.is_provider_down() {
+                    registered.health.mark_down(now);
+                }
+                self.delegation_failed(space, settings, &pending.return_to, client_ip, &err)
+                    .await
+            }
+        };
+        response
+            .headers_mut()
+            .append(SET_COOKIE, self.pending_spec().clear());
+        response
+    }
+
+    /// `POST /auth/slo/<space>/<delegation>` (or a `logoutRequest` at the callback URL).
+    pub async fn single_logout(
+        &self,
+        request: Request<Incoming>,
+        space: SpaceId,
+        delegation_id: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let Some(registered) = self.delegations.get(space, delegation_id) else {
+            return web::page(ui::not_found());
+        };
+        let (parts, body) = request.into_parts();
+        let Some(incoming) = self.incoming(&parts, body).await else {
+            return web::page(ui::payload_too_large());
+        };
+        self.back_channel(registered, space, delegation_id, &incoming, client_ip)
+            .await
+    }
+
+    async fn back_channel(
+        &self,
+        registered: &Registered,
+        space: SpaceId,
+        delegation_id: &str,
+        incoming: &delegation::Incoming,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let callback_url = self.callback_url(space, delegation_id);
+        let ctx = Context {
+            space,
+            delegation: delegation_id,
+            callback_url: &callback_url,
+            state: "",
+            client_ip,
+            now: self.clock.now(),
+            replay: &self.replay,
+        };
+        match registered.delegation.back_channel(&ctx, incoming) {
+            Ok(BackChannel::Logout { logout_index }) => {
+                match self.sessions.store().delete_by_index(&logout_index).await {
+                    Ok(ended) => {
+                        tracing::info!(%client_ip, %space, delegation = delegation_id, ended, "déconnexion unique (SLO)");
+                        metrics::counter!("passerelle_single_logouts_total").increment(1);
+                        plain(StatusCode::OK, "OK")
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "déconnexion unique impossible");
+                        plain(StatusCode::SERVICE_UNAVAILABLE, "indisponible")
+                    }
+                }
+            }
+            Ok(BackChannel::Ignored) => plain(StatusCode::BAD_REQUEST, "demande inconnue"),
+            Err(err) => {
+                tracing::warn!(%client_ip, %space, delegation = delegation_id, code = err.code(), error = %err, "message de déconnexion refusé");
+                let status = match err {
+                    AuthError::ForbiddenSource => StatusCode::FORBIDDEN,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                plain(status, err.code())
+            }
+        }
+    }
+
+    /// Log, count and show a failed delegated login; fall back to the direct form when the provider
+    /// is down and the space allows it.
+    async fn delegation_failed(
+        &self,
+        space: SpaceId,
+        settings: &SpaceSettings,
+        return_to: &str,
+        client_ip: IpAddr,
+        err: &AuthError,
+    ) -> Response<Body> {
+        // The error text never holds a ticket: protocol errors carry codes, reqwest errors lose URLs.
+        tracing::warn!(%client_ip, %space, code = err.code(), error = %err, "connexion déléguée en échec");
+        metrics::counter!("passerelle_logins_total", "protocol" => "delegation", "outcome" => err.code())
+            .increment(1);
+        if err.is_user_fault() {
+            self.guard
+                .record_failure(client_ip, None, FailureKind::InvalidTicket)
+                .await;
+        }
+        let fallback = matches!(
+            settings.direct_login,
+            DirectLoginPolicy::WhenIdpDown | DirectLoginPolicy::Always
+        );
+        if err.is_provider_down() && fallback {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("retour", &safe_return(space, return_to))
+                .finish();
+            return web::redirect(&format!("{AUTH_PREFIX}login/{space}?{query}"));
+        }
+        let status = match err {
+            AuthError::Unreachable(_) | AuthError::ProviderError(_) | AuthError::Malformed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            AuthError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        };
+        web::page(ui::delegation_failed(space, status, err.message()))
+    }
+
+    /// Query string and, for a `POST`, the urlencoded form, size-limited. `None` when too large.
+    async fn incoming(
+        &self,
+        parts: &http::request::Parts,
+        body: Incoming,
+    ) -> Option<delegation::Incoming> {
+        let pairs = |bytes: &[u8]| -> Vec<(String, String)> {
+            url::form_urlencoded::parse(bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        };
+        let query = pairs(parts.uri.query().unwrap_or("").as_bytes());
+        let post = parts.method == Method::POST;
+        let form = if post {
+            pairs(&read_form(body, self.body_limit).await?)
+        } else {
+            Vec::new()
+        };
+        Some(delegation::Incoming { post, query, form })
+    }
+
+    fn pending_spec(&self) -> CookieSpec<'_> {
+        CookieSpec {
+            name: &self.pending_cookie,
+            path: AUTH_PREFIX,
+            secure: self.sessions.settings().secure_cookie,
+            // Lax, not Strict: the browser comes back from the identity provider's site, and a
+            // Strict cookie is not sent on that cross-site navigation.
+            same_site: "Lax",
+        }
+    }
+}
+
+/// Whether the page asked for carries PRONOTE's `login=true` ("show me the login form").
+fn asks_direct_form(requested: &str) -> bool {
+    requested.split_once('?').is_some_and(|(_, query)| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .any(|(k, v)| k == "login" && v.eq_ignore_ascii_case("true"))
+    })
+}
+
+/// A short text answer for back-channel callers (CAS servers), not people.
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(web::full(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,159 @@
+//! The configured delegations of every space, built once at start, and what the gateway knows of their
+//! providers' health (for `when_idp_down`).
+//!
+//! [`AnyDelegation`] is an enum, like the session store, so calls stay statically dispatched; each new
+//! protocol adds a variant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::cas::CasDelegation;
+use super::delegation::{
+    AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
+};
+use crate::config::{DelegationKind, SpaceTable};
+use crate::space::SpaceId;
+
+/// After a provider failed to answer, it is considered down this long (seconds).
+const DOWN_FOR_SECS: u64 = 60;
+/// A probe result is reused this long (seconds), so a rush of logins does not hammer a dead server.
+const PROBE_FRESH_SECS: u64 = 15;
+
+/// Every protocol behind [`Delegation`].
+#[derive(Debug, Clone)]
+pub enum AnyDelegation {
+    Cas(CasDelegation),
+}
+
+impl Delegation for AnyDelegation {
+    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.start(ctx),
+        }
+    }
+    async fn callback(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<Authenticated, AuthError> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
+        }
+    }
+    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.logout(ctx),
+        }
+    }
+    fn back_channel(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<BackChannel, AuthError> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
+        }
+    }
+    async fn probe(&self) -> Result<(), AuthError> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.probe().await,
+        }
+    }
+}
+
+/// What this replica has seen of one provider.
+#[derive(Debug, Default)]
+pub struct Health {
+    down_until: AtomicU64,
+    probed_at: AtomicU64,
+    probe_ok: AtomicBool,
+}
+
+impl Health {
+    /// A validation call could not reach the provider.
+    pub fn mark_down(&self, now: u64) {
+        self.down_until
+            .store(now + DOWN_FOR_SECS, Ordering::Relaxed);
+    }
+
+    /// Whether the provider is known to be down right now, without asking it.
+    pub fn known_down(&self, now: u64) -> bool {
+        self.down_until.load(Ordering::Relaxed) > now
+    }
+}
+
+/// One delegation and its health.
+#[derive(Debug)]
+pub struct Registered {
+    pub delegation: AnyDelegation,
+    pub health: Health,
+}
+
+impl Registered {
+    /// Whether the provider answers: known down → no; a fresh probe → its result; else probe now.
+    pub async fn is_up(&self, now: u64) -> bool {
+        if self.health.known_down(now) {
+            return false;
+        }
+        let probed_at = self.health.probed_at.load(Ordering::Relaxed);
+        if probed_at != 0 && now < probed_at + PROBE_FRESH_SECS {
+            return self.health.probe_ok.load(Ordering::Relaxed);
+        }
+        let ok = self.delegation.probe().await.is_ok();
+        self.health.probe_ok.store(ok, Ordering::Relaxed);
+        self.health.probed_at.store(now.max(1), Ordering::Relaxed);
+        if !ok {
+            self.health.mark_down(now);
+        }
+        ok
+    }
+}
+
+/// Building a delegation failed (the HTTP client could not be set up).
+#[derive(Debug, thiserror::Error)]
+#[error("délégation « {space}/{id} » : {reason}")]
+pub struct BadDelegation {
+    pub space: SpaceId,
+    pub id: String,
+    pub reason: String,
+}
+
+/// Every space's delegations by (space, id).
+#[derive(Debug, Clone, Default)]
+pub struct Delegations {
+    by_id: Arc<HashMap<(SpaceId, String), Registered>>,
+}
+
+impl Delegations {
+    pub fn from_config(spaces: &SpaceTable) -> Result<Self, BadDelegation> {
+        let mut by_id = HashMap::new();
+        for space in SpaceId::ALL {
+            for settings in &spaces.get(space).delegations {
+                let delegation = match &settings.kind {
+                    DelegationKind::Cas(cas) => CasDelegation::new(cas.clone())
+                        .map(AnyDelegation::Cas)
+                        .map_err(|err| BadDelegation {
+                            space,
+                            id: settings.id.clone(),
+                            reason: err.to_string(),
+                        })?,
+                };
+                by_id.insert(
+                    (space, settings.id.clone()),
+                    Registered {
+                        delegation,
+                        health: Health::default(),
+                    },
+                );
+            }
+        }
+        Ok(Delegations {
+            by_id: Arc::new(by_id),
+        })
+    }
+
+    pub fn get(&self, space: SpaceId, id: &str) -> Option<&Registered> {
+        self.by_id.get(&(space, id.to_owned()))
+    }
+}

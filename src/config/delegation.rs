@@ -1,0 +1,307 @@
+//! A space's delegations, validated: from the `[[delegation]]` tables as written (and, later, the preset
+//! they name) to settings the auth code can use without further checks.
+//!
+//! The preset seam: [`PresetSource`] gives the catalogue entry a delegation names; [`fill_from_preset`]
+//! copies every key the space file left out. The catalogue itself (loading `ent-presets/`) is not here.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+use super::model::{AttributeNames, CasValidation, DelegationEntry, DelegationProtocol};
+use super::problems::Problem;
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One validated delegation of a space.
+#[derive(Debug, Clone)]
+pub struct DelegationSettings {
+    /// Unique within the space; part of the callback URL.
+    pub id: String,
+    pub label: String,
+    pub kind: DelegationKind,
+}
+
+/// The protocol-specific settings.
+#[derive(Debug, Clone)]
+pub enum DelegationKind {
+    Cas(CasSettings),
+}
+
+/// A CAS delegation, every URL resolved.
+#[derive(Debug, Clone)]
+pub struct CasSettings {
+    pub login_url: Url,
+    /// The validation endpoint for `validation` (for `json`, without `format=JSON`, added when called).
+    pub validate_url: Url,
+    pub validation: CasValidation,
+    /// Where the gateway's logout sends the browser (`?service=` is added), if anywhere.
+    pub logout_url: Option<Url>,
+    pub login_params: Vec<(String, String)>,
+    pub renew: bool,
+    pub gateway: bool,
+    pub attributes: AttributeNames,
+    pub slo_sources: Vec<IpNet>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// Where preset entries come from. The catalogue (issue 8) implements it; until then [`NoPresets`].
+pub trait PresetSource {
+    /// The catalogue entry `id`, written with the same keys as a `[[delegation]]` table.
+    fn preset(&self, id: &str) -> Option<&DelegationEntry>;
+}
+
+/// No catalogue loaded: naming a preset is an error.
+#[derive(Debug, Default)]
+pub struct NoPresets;
+
+impl PresetSource for NoPresets {
+    fn preset(&self, _id: &str) -> Option<&DelegationEntry> {
+        None
+    }
+}
+
+/// Copy into `entry` every protocol key it leaves out, from `preset` (the space file wins).
+pub fn fill_from_preset(entry: &mut DelegationEntry, preset: &DelegationEntry) {
+    macro_rules! fill {
+        ($($field:ident),*) => {$(
+            if entry.$field.is_none() {
+                entry.$field = preset.$field.clone();
+            }
+        )*};
+    }
+    fill!(
+        label,
+        base_url,
+        login_url,
+        validate_url,
+        logout_url,
+        validation,
+        attributes,
+        connect_timeout,
+        timeout
+    );
+    for (key, value) in &preset.login_params {
+        entry
+            .login_params
+            .entry(key.clone())
+            .or_insert_with(|| value.clone());
+    }
+}
+
+/// Validate a space file's delegations; every problem is pushed with its location.
+pub fn resolve(
+    file: &Path,
+    text: &str,
+    mut entries: Vec<DelegationEntry>,
+    presets: &dyn PresetSource,
+    problems: &mut Vec<Problem>,
+) -> Vec<DelegationSettings> {
+    let mut seen = HashSet::new();
+    let mut resolved = Vec::with_capacity(entries.len());
+    for entry in &mut entries {
+        let before = problems.len();
+        let mut at = |span: std::ops::Range<usize>, message: String| {
+            problems.push(Problem::at_span(file, text, span, message))
+        };
+        let id = entry.id.get_ref().clone();
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok {
+            at(
+                entry.id.span(),
+                format!(
+                    "id de délégation invalide « {id} » : lettres, chiffres, - et _ (64 au plus)"
+                ),
+            );
+        } else if !seen.insert(id.clone()) {
+            at(
+                entry.id.span(),
+                format!("id de délégation « {id} » en double"),
+            );
+        }
+        if let Some(preset_id) = entry.preset.clone() {
+            match presets.preset(preset_id.get_ref()) {
+                Some(preset) => fill_from_preset(entry, preset),
+                None => at(
+                    preset_id.span(),
+                    format!(
+                        "preset inconnu « {} » (catalogue des ENT)",
+                        preset_id.get_ref()
+                    ),
+                ),
+            }
+        }
+        let kind = match entry.protocol.get_ref() {
+            DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
+        };
+        if let (Some(kind), true) = (kind, problems.len() == before) {
+            resolved.push(DelegationSettings {
+                label: entry.label.clone().unwrap_or_else(|| id.clone()),
+                id,
+                kind,
+            });
+        }
+    }
+    resolved
+}
+
+fn resolve_cas(
+    entry: &DelegationEntry,
+    at: &mut impl FnMut(std::ops::Range<usize>, String),
+) -> Option<CasSettings> {
+    let validation = entry.validation.unwrap_or_default();
+    let join = |base: &Url, tail: &str| {
+        let mut url = base.clone();
+        let path = format!("{}/{tail}", base.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url
+    };
+    let validate_tail = match validation {
+        CasValidation::SamlValidate => "samlValidate",
+        CasValidation::ServiceValidate => "serviceValidate",
+        CasValidation::P3 | CasValidation::Json => "p3/serviceValidate",
+        CasValidation::Validate => "validate",
+    };
+    let base = entry.base_url.as_ref().map(|url| &url.get_ref().0);
+    let login_url = entry
+        .login_url
+        .as_ref()
+        .map(|url| url.get_ref().0.clone())
+        .or_else(|| base.map(|base| join(base, "login")));
+    let validate_url = entry
+        .validate_url
+        .as_ref()
+        .map(|url| url.get_ref().0.clone())
+        .or_else(|| base.map(|base| join(base, validate_tail)));
+    let (Some(login_url), Some(validate_url)) = (login_url, validate_url) else {
+        at(
+            entry.id.span(),
+            "délégation CAS : il faut base_url, ou login_url et validate_url".to_owned(),
+        );
+        return None;
+    };
+    let logout_url = match (&entry.logout_url, entry.cas_logout, base) {
+        (Some(url), _, _) => Some(url.get_ref().0.clone()),
+        (None, true, Some(base)) => Some(join(base, "logout")),
+        (None, true, None) => {
+            at(
+                entry.id.span(),
+                "cas_logout = true demande base_url ou logout_url".to_owned(),
+            );
+            return None;
+        }
+        (None, false, _) => None,
+    };
+    if entry.renew && entry.gateway {
+        at(
+            entry.id.span(),
+            "renew et gateway s'excluent (protocole CAS)".to_owned(),
+        );
+    }
+    if !entry.allow_insecure_http {
+        for url in [Some(&login_url), Some(&validate_url), logout_url.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if url.scheme() != "https" {
+                at(
+                    entry.id.span(),
+                    format!(
+                        "URL CAS non chiffrée « {url} » : https:// exigé (allow_insecure_http = true \
+                         seulement pour un essai local)"
+                    ),
+                );
+            }
+        }
+    }
+    for name in ["service", "ticket", "renew", "gateway"] {
+        if entry.login_params.contains_key(name) {
+            at(
+                entry.id.span(),
+                format!("login_params ne peut pas fixer « {name} » : la passerelle s'en charge"),
+            );
+        }
+    }
+    Some(CasSettings {
+        login_url,
+        validate_url,
+        validation,
+        logout_url,
+        login_params: entry
+            .login_params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        renew: entry.renew,
+        gateway: entry.gateway,
+        attributes: entry.attributes.clone().unwrap_or_default(),
+        slo_sources: entry.slo_sources.clone(),
+        connect_timeout: entry
+            .connect_timeout
+            .map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.0),
+        timeout: entry.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::SpaceFile;
+
+    fn load(text: &str) -> (Vec<DelegationSettings>, Vec<String>) {
+        let file: SpaceFile = toml::from_str(text).unwrap();
+        let mut problems = Vec::new();
+        let resolved = resolve(
+            Path::new("parent.toml"),
+            text,
+            file.delegations,
+            &NoPresets,
+            &mut problems,
+        );
+        (resolved, problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn base_url_gives_login_and_validation_endpoints() {
+        let (resolved, problems) = load(
+            "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\nbase_url = \"https://ent.example.fr/cas/\"\nvalidation = \"p3\"\ncas_logout = true\n[delegation.login_params]\nselection = \"EDU_parent_eleve\"\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let DelegationKind::Cas(cas) = &resolved[0].kind;
+        assert_eq!(cas.login_url.as_str(), "https://ent.example.fr/cas/login");
+        assert_eq!(
+            cas.validate_url.as_str(),
+            "https://ent.example.fr/cas/p3/serviceValidate"
+        );
+        assert_eq!(
+            cas.logout_url.as_ref().map(Url::as_str),
+            Some("https://ent.example.fr/cas/logout")
+        );
+        assert_eq!(
+            cas.login_params,
+            vec![("selection".to_owned(), "EDU_parent_eleve".to_owned())]
+        );
+        assert_eq!(resolved[0].label, "ent");
+    }
+
+    #[test]
+    fn plain_http_duplicate_ids_missing_urls_and_unknown_presets_are_refused() {
+        let (_, problems) = load(
+            "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\nbase_url = \"http://ent.example.fr/cas\"\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\npreset = \"inconnu\"\n",
+        );
+        let all = problems.join("\n");
+        assert!(all.contains("https:// exigé"), "{all}");
+        assert!(all.contains("en double"), "{all}");
+        assert!(all.contains("preset inconnu"), "{all}");
+        assert!(all.contains("il faut base_url"), "{all}");
+    }
+}
