@@ -53,7 +53,7 @@ async fn setup() -> (Provider, BackChannelReceiver, OidcDelegation) {
     };
     let delegation =
         OidcDelegation::new(settings, rules, KEY, true, Clock::System).expect("delegation");
-    delegation.probe().await.expect("provider up");
+    delegation.check_provider().await.expect("provider up");
     (provider, backchannel, delegation)
 }
 
@@ -69,12 +69,14 @@ fn pairs(url: &str) -> Vec<(String, String)> {
 async fn delegated_login_maps_the_identity_and_back_channel_logout_names_its_session() {
     let (provider, mut backchannel, delegation) = setup().await;
     let state = "etat-en-attente-0123456789abcdef";
-    let url = delegation.start(state).expect("authorization URL");
+    let url = delegation
+        .authorization_redirect(state)
+        .expect("authorization URL");
     let mut browser = Browser::new();
     let landing = browser.log_in_until(&provider.issuer, &url, CALLBACK).await;
 
     let authenticated = delegation
-        .callback(state, pairs(&landing))
+        .complete(state, pairs(&landing))
         .await
         .unwrap_or_else(|err| panic!("{err} ({err:?})"));
     let identity = &authenticated.identity;
@@ -91,7 +93,7 @@ async fn delegated_login_maps_the_identity_and_back_channel_logout_names_its_ses
 
     // The gateway's logout continues at the provider; confirming there triggers back-channel logout.
     let logout = delegation
-        .logout(Some(&authenticated.logged_in.id_token))
+        .provider_logout_url(Some(&authenticated.logged_in.id_token))
         .expect("provider logout URL");
     let html = browser
         .get(&logout)
@@ -119,19 +121,23 @@ async fn delegated_login_maps_the_identity_and_back_channel_logout_names_its_ses
     .await
     .expect("back-channel logout within 10 s")
     .expect("token");
-    let index = delegation.back_channel(&token).expect("valid logout token");
+    let index = delegation
+        .logout_index_for_token(&token)
+        .expect("valid logout token");
     assert_eq!(index, authenticated.logout_index);
 }
 
 #[tokio::test]
 async fn a_callback_for_another_pending_login_is_refused() {
     let (provider, _backchannel, delegation) = setup().await;
-    let url = delegation.start("etat-du-navigateur-a").expect("URL");
+    let url = delegation
+        .authorization_redirect("etat-du-navigateur-a")
+        .expect("URL");
     let mut browser = Browser::new();
     let landing = browser.log_in_until(&provider.issuer, &url, CALLBACK).await;
     // Another browser's pending state (login CSRF: the attacker's code in the victim's browser).
     let err = delegation
-        .callback("etat-du-navigateur-b", pairs(&landing))
+        .complete("etat-du-navigateur-b", pairs(&landing))
         .await
         .expect_err("refused");
     assert!(
@@ -140,7 +146,7 @@ async fn a_callback_for_another_pending_login_is_refused() {
     );
     // The right browser still completes (the code was not spent by the refused attempt).
     delegation
-        .callback("etat-du-navigateur-a", pairs(&landing))
+        .complete("etat-du-navigateur-a", pairs(&landing))
         .await
         .expect("the right browser logs in");
 }

@@ -11,11 +11,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use std::time::Duration;
+
 use super::authorize::PendingLogin;
 use super::error::{Fault, OidcError};
-use super::{LoggedIn, RelyingParty, Settings, callback};
+use super::{ClientAuth, LoggedIn, RelyingParty, Settings, callback};
+use crate::auth::delegation::{
+    self as flow, AuthError, BackChannel, Context, Delegation, Incoming, Outgoing,
+};
 use crate::clock::Clock;
-use crate::identity::mapping::{MappingError, MappingRules, map_attributes};
+use crate::identity::mapping::{AttributeNames, MappingError, MappingRules, map_attributes};
 use crate::identity::{Identity, Protocol};
 
 /// Why a callback produced no identity.
@@ -77,7 +82,7 @@ impl OidcDelegation {
 
     /// Where to send the browser for the login whose pending state is `state`. Fails with
     /// `Unreachable` while the provider's metadata has never been fetched (and starts fetching it).
-    pub fn start(&self, state: &str) -> Result<String, OidcError> {
+    pub fn authorization_redirect(&self, state: &str) -> Result<String, OidcError> {
         let Some(metadata) = self.rp.cached_metadata() else {
             self.prefetch();
             return Err(OidcError::Unreachable {
@@ -90,7 +95,7 @@ impl OidcDelegation {
 
     /// The browser is back with `params` (query string, and form for `response_mode=form_post`);
     /// `state` is the pending-login state the flow found for this browser.
-    pub async fn callback<K, V>(
+    pub async fn complete<K, V>(
         &self,
         state: &str,
         params: impl IntoIterator<Item = (K, V)>,
@@ -135,7 +140,7 @@ impl OidcDelegation {
 
     /// Where the gateway's logout sends the browser next: the provider's `end_session_endpoint`
     /// (when `provider_logout` is on and the metadata is known), with `id_token_hint` when given.
-    pub fn logout(&self, id_token_hint: Option<&str>) -> Option<String> {
+    pub fn provider_logout_url(&self, id_token_hint: Option<&str>) -> Option<String> {
         if !self.provider_logout {
             return None;
         }
@@ -148,7 +153,7 @@ impl OidcDelegation {
 
     /// A back-channel `logout_token`: the session index to end. Verified against the keys already
     /// known (a logout token signed with a brand-new key is refused; the provider retries).
-    pub fn back_channel(&self, logout_token: &str) -> Result<String, OidcError> {
+    pub fn logout_index_for_token(&self, logout_token: &str) -> Result<String, OidcError> {
         let metadata = self.rp.cached_metadata().ok_or(OidcError::Unreachable {
             what: "découverte",
         })?;
@@ -157,7 +162,7 @@ impl OidcDelegation {
     }
 
     /// Whether the provider answers (its metadata can be fetched); refreshes the cache.
-    pub async fn probe(&self) -> Result<(), OidcError> {
+    pub async fn check_provider(&self) -> Result<(), OidcError> {
         self.rp.discover().await
     }
 
@@ -174,6 +179,132 @@ impl OidcDelegation {
     }
 }
 
+/// Build the delegation of one `[[delegation]] protocol = "oidc"` table. Unconfigured attribute
+/// names default to the standard OpenID Connect claims.
+pub fn from_settings(
+    config: &crate::config::OidcSettings,
+    redirect_uri: String,
+    post_logout_redirect_uri: String,
+    key: &[u8],
+    clock: &Clock,
+) -> Result<OidcDelegation, OidcError> {
+    use crate::config::model::OidcClientAuth;
+    let client_auth = match config.client_auth {
+        OidcClientAuth::ClientSecretBasic => ClientAuth::SecretBasic(config.credential.clone()),
+        OidcClientAuth::ClientSecretPost => ClientAuth::SecretPost(config.credential.clone()),
+        OidcClientAuth::PrivateKeyJwt => ClientAuth::PrivateKeyJwt {
+            private_key_pem: config.credential.clone(),
+            key_id: config.key_id.clone(),
+        },
+    };
+    let settings = Settings {
+        issuer: config.issuer.as_str().trim_end_matches('/').to_owned(),
+        client_id: config.client_id.clone(),
+        client_auth,
+        redirect_uri,
+        scopes: config.scopes.clone(),
+        allowed_algs: Settings::default_algs(),
+        userinfo: config.userinfo,
+        post_logout_redirect_uri: Some(post_logout_redirect_uri),
+        discovery_ttl_secs: config.discovery_ttl.as_secs(),
+    };
+    let names = &config.attributes;
+    let or = |configured: &Option<String>, default: &str| {
+        Some(configured.clone().unwrap_or_else(|| default.to_owned()))
+    };
+    let rules = MappingRules {
+        names: AttributeNames {
+            login: names.login.clone(),
+            nom: or(&names.nom, "family_name"),
+            prenom: or(&names.prenom, "given_name"),
+            date_naissance: or(&names.date_naissance, "birthdate"),
+            code_postal: or(&names.code_postal, "address.postal_code"),
+            categories: or(&names.categories, "categories"),
+            id_produit: names.id_produit.clone(),
+        },
+        ..MappingRules::default()
+    };
+    OidcDelegation::new(settings, rules, key, config.provider_logout, clock.clone())
+}
+
+/// The OIDC delegation behind the shared flow's contract.
+impl Delegation for OidcDelegation {
+    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+        self.authorization_redirect(ctx.state)
+            .map(Outgoing::Redirect)
+            .map_err(|err| auth_error(&err))
+    }
+
+    async fn callback(
+        &self,
+        ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<flow::Authenticated, AuthError> {
+        let params = request
+            .query
+            .iter()
+            .chain(&request.form)
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let done = match self.complete(ctx.state, params).await {
+            Ok(done) => done,
+            Err(CallbackError::Oidc(err)) => return Err(auth_error(&err)),
+            Err(CallbackError::Mapping(err)) => {
+                return Err(AuthError::IncompleteIdentity(err.to_string()));
+            }
+        };
+        // Single use, across replicas: the same ID token never opens two sessions.
+        let digest = Sha256::digest(done.logged_in.id_token.as_bytes());
+        let ttl = done.logged_in.expires_at.saturating_sub(ctx.now).max(60);
+        ctx.replay
+            .first_use(
+                "oidc-id-token",
+                &URL_SAFE_NO_PAD.encode(&digest[..18]),
+                Duration::from_secs(ttl),
+            )
+            .await?;
+        Ok(flow::Authenticated {
+            identity: done.identity,
+            logout_index: Some(done.logout_index),
+        })
+    }
+
+    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
+        // The session does not keep the ID token yet: client_id + post_logout_redirect_uri only.
+        self.provider_logout_url(None)
+    }
+
+    fn back_channel(
+        &self,
+        _ctx: &Context<'_>,
+        request: &Incoming,
+    ) -> Result<BackChannel, AuthError> {
+        let Some(token) = request.form.iter().find(|(k, _)| k == "logout_token") else {
+            return Ok(BackChannel::Ignored);
+        };
+        self.logout_index_for_token(&token.1)
+            .map(|logout_index| BackChannel::Logout { logout_index })
+            .map_err(|err| auth_error(&err))
+    }
+
+    async fn probe(&self) -> Result<(), AuthError> {
+        self.check_provider().await.map_err(|err| auth_error(&err))
+    }
+}
+
+/// The shared flow's view of an OIDC failure: the guard counts `Rejected` / `InvalidTicket`, and
+/// `Unreachable` / `ProviderError` open `when_idp_down`.
+fn auth_error(err: &OidcError) -> AuthError {
+    let message = err.to_string();
+    match (err, err.fault()) {
+        (OidcError::BadCallback(_), _) => AuthError::MissingToken,
+        (OidcError::CodeRejected { code }, _) => AuthError::InvalidTicket { code: code.clone() },
+        (_, Fault::User) => AuthError::Rejected(message),
+        (OidcError::Unreachable { .. }, _) => AuthError::Unreachable(message),
+        (_, Fault::ProviderDown) => AuthError::ProviderError(502),
+        (_, Fault::Configuration) => AuthError::Malformed(message),
+    }
+}
+
 impl CallbackError {
     /// Whose fault: mapping failures are the provider's data, not an attack; they are not counted.
     pub fn fault(&self) -> Fault {
@@ -187,7 +318,6 @@ impl CallbackError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::oidc::ClientAuth;
 
     fn delegation() -> OidcDelegation {
         let settings = Settings {
@@ -209,8 +339,8 @@ mod tests {
     fn callback_futures_can_cross_threads() {
         fn send<T: Send>(_: T) {}
         let delegation = delegation();
-        send(delegation.callback("state", Vec::<(String, String)>::new()));
-        send(delegation.probe());
+        send(delegation.complete("state", Vec::<(String, String)>::new()));
+        send(delegation.check_provider());
     }
 
     #[test]
@@ -225,7 +355,10 @@ mod tests {
     #[test]
     fn nothing_starts_before_the_metadata_is_known() {
         let d = delegation();
-        assert!(matches!(d.start("s"), Err(OidcError::Unreachable { .. })));
-        assert_eq!(d.logout(None), None);
+        assert!(matches!(
+            d.authorization_redirect("s"),
+            Err(OidcError::Unreachable { .. })
+        ));
+        assert_eq!(d.provider_logout_url(None), None);
     }
 }
