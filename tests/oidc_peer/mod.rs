@@ -71,10 +71,15 @@ pub struct Provider {
 impl Provider {
     /// Start the provider with these client registrations (JSON array of client metadata).
     pub fn start(clients: &serde_json::Value) -> Self {
+        Self::start_on(clients, 0)
+    }
+
+    /// Same, on a given port (0: any), for tests that must know the issuer before it starts.
+    pub fn start_on(clients: &serde_json::Value, port: u16) -> Self {
         let mut child = Command::new(node())
             .arg(provider_script())
             .env("OIDC_CLIENTS", clients.to_string())
-            .env("OIDC_PORT", "0")
+            .env("OIDC_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
