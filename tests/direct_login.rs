@@ -164,7 +164,7 @@ async fn gateway_cookies_never_reach_the_upstream_but_others_do() {
         .get(format!("{base}/pronote/parent.html"))
         .header(
             "cookie",
-            format!("validationAppliMobile=abc; passerelle_session={session}; passerelle_session_csrf=x; uuidAppliMobile=42"),
+            format!("validationAppliMobile=abc; passerelle_session={session}; passerelle_session_csrf=x; passerelle_session_choix=parent.ent; passerelle_session_login=y; uuidAppliMobile=42"),
         )
         .send()
         .await

@@ -6,9 +6,10 @@
 use std::net::IpAddr;
 
 use http::header::SET_COOKIE;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
+use super::chooser::{Choice, direct_form_redirect, offers_a_choice};
 use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
 use super::pending::{PendingLogin, PendingLogins};
 use super::registry::Registered;
@@ -23,32 +24,57 @@ use crate::web::{self, Body};
 
 impl LoginFlow {
     /// An unauthenticated browser asked for `space`'s page at `requested` (path and query): send it to
-    /// a way of logging in. With delegations, the first one (the chooser comes later), unless
-    /// `?login=true` asks for the direct form where the policy always allows it, or the provider is
-    /// down and the policy is `when_idp_down`.
+    /// a way of logging in. One way: straight there. Several (delegations, and the direct form where
+    /// the policy is `always`): the browser's remembered choice, or the chooser page. `?login=true`
+    /// asks for the direct form where the policy always allows it.
     pub async fn start(
         &self,
         space: SpaceId,
         settings: &SpaceSettings,
         requested: &str,
         client_ip: IpAddr,
+        headers: &HeaderMap,
     ) -> Response<Body> {
-        let direct = || {
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("retour", requested)
-                .finish();
-            web::redirect(&format!("{AUTH_PREFIX}login/{space}?{query}"))
-        };
         let Some(first) = settings.delegations.first() else {
             return if self.direct_login_open(space, settings).await {
-                direct()
+                direct_form_redirect(space, requested)
             } else {
                 web::page(ui::no_login_method(space))
             };
         };
         if asks_direct_form(requested) && settings.direct_login == DirectLoginPolicy::Always {
-            return direct();
+            return direct_form_redirect(space, requested);
         }
+        if !offers_a_choice(settings) {
+            let id = first.id.clone();
+            return self
+                .start_delegation(space, settings, &id, requested, client_ip)
+                .await;
+        }
+        match self.remembered_choice(headers, space, settings) {
+            Some(Choice::Direct) => direct_form_redirect(space, requested),
+            Some(Choice::Delegation(id)) => {
+                self.start_delegation(space, settings, &id, requested, client_ip)
+                    .await
+            }
+            None => self.chooser_page(space, settings, requested),
+        }
+    }
+
+    /// Start delegation `id` of `space`, unless its provider is down and the policy opens the direct
+    /// form instead.
+    pub(super) async fn start_delegation(
+        &self,
+        space: SpaceId,
+        settings: &SpaceSettings,
+        id: &str,
+        requested: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let Some(first) = settings.delegations.iter().find(|d| d.id == id) else {
+            return web::page(ui::not_found());
+        };
+        let direct = || direct_form_redirect(space, requested);
         let Some(registered) = self.delegations.get(space, &first.id) else {
             return web::page(ui::no_login_method(space));
         };
@@ -286,10 +312,7 @@ impl LoginFlow {
             DirectLoginPolicy::WhenIdpDown | DirectLoginPolicy::Always
         );
         if err.is_provider_down() && fallback {
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("retour", &safe_return(space, return_to))
-                .finish();
-            return web::redirect(&format!("{AUTH_PREFIX}login/{space}?{query}"));
+            return direct_form_redirect(space, &safe_return(space, return_to));
         }
         let status = match err {
             AuthError::Unreachable(_) | AuthError::ProviderError(_) | AuthError::Malformed(_) => {

@@ -7,6 +7,8 @@
 //! through the [`Delegation`] trait (see [`delegation`] for the order of its calls).
 
 pub mod cas;
+mod chooser;
+pub use chooser::{CHOOSE_PREFIX, PICK_PREFIX};
 pub mod csrf;
 mod delegated;
 pub mod delegation;
@@ -40,6 +42,8 @@ use registry::Delegations;
 
 /// Path prefix of the gateway's own login endpoints.
 pub const AUTH_PREFIX: &str = "/auth/";
+/// Path prefix of the direct login form (`/auth/login/<space>`).
+pub const LOGIN_PREFIX: &str = "/auth/login/";
 /// Path of the logout endpoint.
 pub const LOGOUT_PATH: &str = "/auth/logout";
 /// Where identity providers send the browser back: `/auth/callback/<space>/<delegation>`.
@@ -59,6 +63,8 @@ pub struct LoginFlow {
     delegations: Delegations,
     pending: PendingLogins,
     pending_cookie: String,
+    /// Remembers which way of logging in a browser chose in a space with several (the chooser).
+    choice_cookie: String,
     replay: ReplayCache,
     /// `public_url` without its trailing slash: callback URLs are built from it.
     public_base: String,
@@ -75,6 +81,7 @@ impl LoginFlow {
     ) -> Self {
         let csrf_cookie = format!("{}_csrf", sessions.settings().cookie_name);
         let pending_cookie = format!("{}_login", sessions.settings().cookie_name);
+        let choice_cookie = format!("{}_choix", sessions.settings().cookie_name);
         let store = sessions.store().clone();
         LoginFlow {
             csrf: CsrfTokens::new(signing_key),
@@ -83,6 +90,7 @@ impl LoginFlow {
             delegations: Delegations::default(),
             pending: PendingLogins::new(signing_key, store.clone()),
             pending_cookie,
+            choice_cookie,
             replay: ReplayCache::new(store),
             public_base: String::new(),
             clock: Clock::default(),
@@ -116,11 +124,12 @@ impl LoginFlow {
     }
 
     /// The names of every cookie the gateway sets, which the upstream must never see.
-    pub fn cookie_names(&self) -> [&str; 3] {
+    pub fn cookie_names(&self) -> [&str; 4] {
         [
             &self.sessions.settings().cookie_name,
             &self.csrf_cookie,
             &self.pending_cookie,
+            &self.choice_cookie,
         ]
     }
 

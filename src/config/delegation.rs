@@ -14,7 +14,10 @@ use url::Url;
 use super::model::{
     AttributeNames, CasValidation, DelegationEntry, DelegationProtocol, OidcClientAuth,
 };
+use super::presets::{Catalogue, Status};
 use super::problems::Problem;
+use super::values::HttpUrl;
+use toml::Spanned;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,19 +83,62 @@ pub struct CasSettings {
     pub timeout: Duration,
 }
 
-/// Where preset entries come from. The catalogue (issue 8) implements it; until then [`NoPresets`].
+/// Where preset entries come from: the ENT catalogue ([`Catalogue`] implements it).
 pub trait PresetSource {
-    /// The catalogue entry `id`, written with the same keys as a `[[delegation]]` table.
-    fn preset(&self, id: &str) -> Option<&DelegationEntry>;
+    /// The catalogue entry `id`, written with the same keys as a `[[delegation]]` table, or why it
+    /// cannot fill a delegation (unknown, obsolete, another protocol), in French.
+    fn preset(&self, id: &str) -> Result<DelegationEntry, String>;
 }
 
-/// No catalogue loaded: naming a preset is an error.
-#[derive(Debug, Default)]
-pub struct NoPresets;
-
-impl PresetSource for NoPresets {
-    fn preset(&self, _id: &str) -> Option<&DelegationEntry> {
-        None
+impl PresetSource for Catalogue {
+    fn preset(&self, id: &str) -> Result<DelegationEntry, String> {
+        let preset = self.get(id).ok_or_else(|| {
+            format!("preset inconnu « {id} » (catalogue des ENT : `passerelle presets list`)")
+        })?;
+        if preset.status == Status::Obsolete {
+            let successor = preset
+                .successor
+                .as_deref()
+                .map_or_else(String::new, |s| format!(", remplacé par « {s} »"));
+            return Err(format!("preset « {id} » obsolète{successor}"));
+        }
+        let Some(cas) = &preset.cas else {
+            return Err(format!(
+                "preset « {id} » : protocole {} pas encore pris en charge par les délégations",
+                preset.protocol
+            ));
+        };
+        let url = |url: &Option<Url>| url.clone().map(|u| Spanned::new(0..0, HttpUrl(u)));
+        Ok(DelegationEntry {
+            id: Spanned::new(0..0, preset.id.clone()),
+            protocol: Spanned::new(0..0, DelegationProtocol::Cas),
+            label: Some(preset.label.clone()),
+            preset: None,
+            base_url: url(&cas.base_url),
+            login_url: url(&cas.login_url),
+            validate_url: url(&cas.validate_url),
+            logout_url: None,
+            cas_logout: false,
+            validation: Some(cas.validation),
+            login_params: cas.login_params.clone(),
+            renew: false,
+            gateway: false,
+            attributes: Some(preset.attributes.clone()),
+            slo_sources: Vec::new(),
+            allow_insecure_http: false,
+            connect_timeout: None,
+            timeout: None,
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: None,
+            private_key: None,
+            key_id: None,
+            scopes: Vec::new(),
+            userinfo: false,
+            provider_logout: false,
+            discovery_ttl: None,
+        })
     }
 }
 
@@ -160,14 +206,8 @@ pub fn resolve(
         }
         if let Some(preset_id) = entry.preset.clone() {
             match presets.preset(preset_id.get_ref()) {
-                Some(preset) => fill_from_preset(entry, preset),
-                None => at(
-                    preset_id.span(),
-                    format!(
-                        "preset inconnu « {} » (catalogue des ENT)",
-                        preset_id.get_ref()
-                    ),
-                ),
+                Ok(preset) => fill_from_preset(entry, &preset),
+                Err(message) => at(preset_id.span(), message),
             }
         }
         let kind = match entry.protocol.get_ref() {
@@ -198,12 +238,7 @@ fn resolve_cas(
         url.set_path(&path);
         url
     };
-    let validate_tail = match validation {
-        CasValidation::SamlValidate => "samlValidate",
-        CasValidation::ServiceValidate => "serviceValidate",
-        CasValidation::P3 | CasValidation::Json => "p3/serviceValidate",
-        CasValidation::Validate => "validate",
-    };
+    let validate_tail = validation.path();
     let base = entry.base_url.as_ref().map(|url| &url.get_ref().0);
     let login_url = entry
         .login_url
@@ -375,7 +410,7 @@ mod tests {
             Path::new("parent.toml"),
             text,
             file.delegations,
-            &NoPresets,
+            &Catalogue::default(),
             &mut problems,
         );
         (resolved, problems.iter().map(ToString::to_string).collect())

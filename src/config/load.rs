@@ -28,7 +28,6 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
 
     check_gateway(path, &text, &gateway, &mut problems);
     let spaces_dir = base_dir.join(gateway.spaces_dir.get_ref());
-    let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &mut problems);
     let users = load_users(path, &text, &gateway, &base_dir, &mut problems);
     let presets = match &gateway.presets_dir {
         Some(dir)
@@ -48,6 +47,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         }
         _ => presets::Catalogue::default(),
     };
+    let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &presets, &mut problems);
     let tls = gateway.listen.tls.as_ref().map(|tls| TlsFiles {
         certificate: base_dir.join(tls.certificate.get_ref()),
         private_key: base_dir.join(tls.private_key.get_ref()),
@@ -238,6 +238,7 @@ fn load_spaces(
     text: &str,
     gateway: &GatewayFile,
     spaces_dir: &Path,
+    presets: &presets::Catalogue,
     problems: &mut Vec<Problem>,
 ) -> Option<SpaceTable> {
     if !spaces_dir.is_dir() {
@@ -267,7 +268,7 @@ fn load_spaces(
                 &file,
                 &space_text,
                 parsed.delegations,
-                &super::delegation::NoPresets,
+                presets,
                 problems,
             );
             loaded.push(SpaceSettings {

@@ -318,27 +318,29 @@ pub enum CasValidation {
     Validate,
 }
 
-/// Which attribute carries each PRONOTE field. Empty strings are not allowed; an absent key uses
-/// PRONOTE's own attribute name (`nom`, `prenom`, `dateNaissance`, `codePostal`, `categories`).
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct AttributeNames {
-    /// The principal: `cas:user` when absent, else the named attribute (e.g. `ENTPersonLogin`).
-    #[serde(default)]
-    pub login: Option<String>,
-    #[serde(default)]
-    pub nom: Option<String>,
-    #[serde(default)]
-    pub prenom: Option<String>,
-    #[serde(default)]
-    pub date_naissance: Option<String>,
-    #[serde(default)]
-    pub code_postal: Option<String>,
-    #[serde(default)]
-    pub categories: Option<String>,
-    #[serde(default)]
-    pub id_produit: Option<String>,
+impl CasValidation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CasValidation::SamlValidate => "samlValidate",
+            CasValidation::ServiceValidate => "serviceValidate",
+            CasValidation::P3 => "p3",
+            CasValidation::Json => "json",
+            CasValidation::Validate => "validate",
+        }
+    }
+
+    /// The validation endpoint relative to the CAS base URL (JSON adds `format=JSON` when called).
+    pub fn path(self) -> &'static str {
+        match self {
+            CasValidation::SamlValidate => "samlValidate",
+            CasValidation::ServiceValidate => "serviceValidate",
+            CasValidation::P3 | CasValidation::Json => "p3/serviceValidate",
+            CasValidation::Validate => "validate",
+        }
+    }
 }
+
+pub use crate::identity::mapping::AttributeNames;
 
 /// One `[[delegation]]` table of a space file. Protocol-specific keys sit beside the common ones;
 /// `load` checks that the keys match the protocol. A `preset` names a catalogue entry whose values

@@ -9,7 +9,10 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 use super::client_ip;
-use crate::auth::{AUTH_PREFIX, CALLBACK_PREFIX, LOGOUT_PATH, LoginFlow, SLO_PREFIX};
+use crate::auth::{
+    AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
+    SLO_PREFIX,
+};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::signed_headers::HeaderSigner;
@@ -83,11 +86,25 @@ impl Gateway {
                 .callback(request, space, &delegation, &settings, client_ip)
                 .await;
         }
-        let Some(space) = path
-            .strip_prefix(AUTH_PREFIX)
-            .and_then(|rest| rest.strip_prefix("login/"))
-            .and_then(|name| name.parse::<SpaceId>().ok())
-        else {
+        let space_after = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .and_then(|name| name.parse::<SpaceId>().ok())
+        };
+        if let Some(space) = space_after(CHOOSE_PREFIX) {
+            let settings = self.config.spaces.get(space);
+            return self
+                .flow
+                .choose(space, settings, request.uri().query())
+                .await;
+        }
+        if let Some(space) = space_after(PICK_PREFIX) {
+            let settings = self.config.spaces.get(space);
+            return self
+                .flow
+                .pick(space, settings, request.uri().query(), client_ip)
+                .await;
+        }
+        let Some(space) = space_after(LOGIN_PREFIX) else {
             return web::page(ui::not_found());
         };
         let settings = self.config.spaces.get(space).clone();
@@ -123,7 +140,13 @@ impl Gateway {
             (Some(space), _) => {
                 let requested = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
                 self.flow
-                    .start(space, self.config.spaces.get(space), requested, client_ip)
+                    .start(
+                        space,
+                        self.config.spaces.get(space),
+                        requested,
+                        client_ip,
+                        request.headers(),
+                    )
                     .await
             }
             (None, Some(session)) if self.config.spaces.get(session.space).published => {

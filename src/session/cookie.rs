@@ -65,6 +65,11 @@ impl CookieSpec<'_> {
         self.header(value, "")
     }
 
+    /// `Set-Cookie` for `value`, kept by the browser for `max_age_secs` (a preference, not a secret).
+    pub fn set_for(&self, value: &str, max_age_secs: u64) -> HeaderValue {
+        self.header(value, &format!("; Max-Age={max_age_secs}"))
+    }
+
     /// `Set-Cookie` that makes the browser forget the cookie.
     pub fn clear(&self) -> HeaderValue {
         self.header("", "; Max-Age=0")

@@ -104,6 +104,47 @@ pub fn login_form(form: &LoginForm<'_>, status: StatusCode) -> Page {
     )
 }
 
+/// One way of logging in on the chooser.
+#[derive(Debug)]
+pub struct ChooserOption<'a> {
+    /// What the form submits (`via=`).
+    pub value: &'a str,
+    pub label: &'a str,
+}
+
+/// The connection chooser: one big button per way of logging in, and "remember my choice".
+pub fn chooser(
+    space: SpaceId,
+    action: &str,
+    return_to: &str,
+    options: &[ChooserOption<'_>],
+) -> Page {
+    let mut buttons = String::new();
+    for option in options {
+        buttons.push_str(&format!(
+            "<button type=\"submit\" name=\"via\" value=\"{}\">{}</button>",
+            escape(option.value),
+            escape(option.label)
+        ));
+    }
+    let body = format!(
+        "<h1>{label}</h1><p>Choisissez comment vous connecter.</p>\
+         <form method=\"get\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"retour\" value=\"{retour}\">{buttons}\
+         <label style=\"font-weight:normal\"><input type=\"checkbox\" name=\"souvenir\" value=\"1\" \
+         style=\"width:auto;margin-right:.5rem\">Se souvenir de mon choix sur cet appareil</label></form>\
+         <p class=\"small\">Vous pourrez changer de choix à l'adresse <a href=\"/auth/choose/{space}\">/auth/choose/{space}</a>.</p>",
+        label = escape(space.label()),
+        action = escape(action),
+        retour = escape(return_to),
+    );
+    layout(
+        StatusCode::OK,
+        &format!("Connexion — {}", space.label()),
+        &body,
+    )
+}
+
 pub fn not_published(space: SpaceId) -> Page {
     message(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -125,42 +125,8 @@ impl Status {
     }
 }
 
-/// How a CAS ticket is validated. PRONOTE's default is `samlValidate` (SAML 1.1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum Validation {
-    #[default]
-    #[serde(rename = "samlValidate")]
-    SamlValidate,
-    /// CAS 2.0 `/serviceValidate`.
-    #[serde(rename = "serviceValidate")]
-    ServiceValidate,
-    /// CAS 3.0 `/p3/serviceValidate`.
-    #[serde(rename = "p3")]
-    P3,
-    /// CAS 3.0 `/p3/serviceValidate?format=JSON`.
-    #[serde(rename = "json")]
-    Json,
-}
-
-impl Validation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Validation::SamlValidate => "samlValidate",
-            Validation::ServiceValidate => "serviceValidate",
-            Validation::P3 => "p3",
-            Validation::Json => "json",
-        }
-    }
-
-    /// The path appended to a CAS base URL.
-    pub fn path(self) -> &'static str {
-        match self {
-            Validation::SamlValidate => "/samlValidate",
-            Validation::ServiceValidate => "/serviceValidate",
-            Validation::P3 | Validation::Json => "/p3/serviceValidate",
-        }
-    }
-}
+/// How a preset's CAS server validates tickets: the same choices as a space file's delegation.
+pub use crate::config::model::CasValidation as Validation;
 
 /// CAS settings of a preset, inheritance resolved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,7 +153,7 @@ impl CasSettings {
         self.validate_url.clone().or_else(|| {
             self.base_url
                 .as_ref()
-                .and_then(|b| join(b, self.validation.path()))
+                .and_then(|b| join(b, &format!("/{}", self.validation.path())))
         })
     }
 
