@@ -12,6 +12,9 @@ use super::cas::CasDelegation;
 use super::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
+use super::oidc::delegation::OidcDelegation;
+use super::{CALLBACK_PREFIX, LOGOUT_PATH};
+use crate::clock::Clock;
 use crate::config::{DelegationKind, SpaceTable};
 use crate::space::SpaceId;
 
@@ -22,14 +25,18 @@ const PROBE_FRESH_SECS: u64 = 15;
 
 /// Every protocol behind [`Delegation`].
 #[derive(Debug, Clone)]
+// Built once at start, a handful per gateway: the size difference costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyDelegation {
     Cas(CasDelegation),
+    Oidc(OidcDelegation),
 }
 
 impl Delegation for AnyDelegation {
     fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.start(ctx),
+            AnyDelegation::Oidc(oidc) => oidc.start(ctx),
         }
     }
     async fn callback(
@@ -39,11 +46,13 @@ impl Delegation for AnyDelegation {
     ) -> Result<Authenticated, AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
+            AnyDelegation::Oidc(oidc) => oidc.callback(ctx, request).await,
         }
     }
     fn logout(&self, ctx: &Context<'_>) -> Option<String> {
         match self {
             AnyDelegation::Cas(cas) => cas.logout(ctx),
+            AnyDelegation::Oidc(oidc) => oidc.logout(ctx),
         }
     }
     fn back_channel(
@@ -53,11 +62,13 @@ impl Delegation for AnyDelegation {
     ) -> Result<BackChannel, AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
+            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request),
         }
     }
     async fn probe(&self) -> Result<(), AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.probe().await,
+            AnyDelegation::Oidc(oidc) => oidc.probe().await,
         }
     }
 }
@@ -126,7 +137,15 @@ pub struct Delegations {
 }
 
 impl Delegations {
-    pub fn from_config(spaces: &SpaceTable) -> Result<Self, BadDelegation> {
+    /// Build every space's delegations. `public_url` gives the callback URLs, `key` the gateway's
+    /// signing key (OIDC derives its nonce and PKCE verifier with it), `clock` the time.
+    pub fn from_config(
+        spaces: &SpaceTable,
+        public_url: &url::Url,
+        key: &[u8],
+        clock: &Clock,
+    ) -> Result<Self, BadDelegation> {
+        let public_base = public_url.as_str().trim_end_matches('/');
         let mut by_id = HashMap::new();
         for space in SpaceId::ALL {
             for settings in &spaces.get(space).delegations {
@@ -138,6 +157,20 @@ impl Delegations {
                             id: settings.id.clone(),
                             reason: err.to_string(),
                         })?,
+                    DelegationKind::Oidc(oidc) => {
+                        let callback =
+                            format!("{public_base}{CALLBACK_PREFIX}{space}/{}", settings.id);
+                        let logged_out = format!("{public_base}{LOGOUT_PATH}");
+                        crate::auth::oidc::delegation::from_settings(
+                            oidc, callback, logged_out, key, clock,
+                        )
+                        .map(AnyDelegation::Oidc)
+                        .map_err(|err| BadDelegation {
+                            space,
+                            id: settings.id.clone(),
+                            reason: err.to_string(),
+                        })?
+                    }
                 };
                 by_id.insert(
                     (space, settings.id.clone()),

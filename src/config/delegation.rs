@@ -11,7 +11,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-use super::model::{AttributeNames, CasValidation, DelegationEntry, DelegationProtocol};
+use super::model::{
+    AttributeNames, CasValidation, DelegationEntry, DelegationProtocol, OidcClientAuth,
+};
 use super::presets::{Catalogue, Status};
 use super::problems::Problem;
 use super::values::HttpUrl;
@@ -36,6 +38,34 @@ pub struct DelegationSettings {
 #[derive(Debug, Clone)]
 pub enum DelegationKind {
     Cas(CasSettings),
+    Oidc(OidcSettings),
+}
+
+/// A resolved OpenID Connect delegation (see docs/oidc.md).
+#[derive(Clone)]
+pub struct OidcSettings {
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_auth: OidcClientAuth,
+    /// The client secret, or the PEM of the private key for `private_key_jwt`.
+    pub credential: String,
+    pub key_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub userinfo: bool,
+    pub provider_logout: bool,
+    pub discovery_ttl: Duration,
+    pub attributes: AttributeNames,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    // The credential stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_auth", &self.client_auth)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A CAS delegation, every URL resolved.
@@ -102,6 +132,16 @@ impl PresetSource for Catalogue {
             allow_insecure_http: false,
             connect_timeout: None,
             timeout: None,
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: None,
+            private_key: None,
+            key_id: None,
+            scopes: Vec::new(),
+            userinfo: false,
+            provider_logout: false,
+            discovery_ttl: None,
         })
     }
 }
@@ -176,6 +216,9 @@ pub fn resolve(
         }
         let kind = match entry.protocol.get_ref() {
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
+            DelegationProtocol::Oidc => {
+                resolve_oidc(file, entry, &mut at).map(DelegationKind::Oidc)
+            }
         };
         if let (Some(kind), true) = (kind, problems.len() == before) {
             resolved.push(DelegationSettings {
@@ -282,6 +325,84 @@ fn resolve_cas(
     })
 }
 
+fn resolve_oidc(
+    file: &Path,
+    entry: &DelegationEntry,
+    at: &mut impl FnMut(std::ops::Range<usize>, String),
+) -> Option<OidcSettings> {
+    let (Some(issuer), Some(client_id)) = (&entry.issuer, &entry.client_id) else {
+        at(
+            entry.id.span(),
+            "délégation OpenID Connect : issuer et client_id sont exigés".to_owned(),
+        );
+        return None;
+    };
+    if issuer.get_ref().0.scheme() != "https" && !entry.allow_insecure_http {
+        at(
+            issuer.span(),
+            "issuer non chiffré : https:// exigé (allow_insecure_http = true seulement pour un essai local)"
+                .to_owned(),
+        );
+    }
+    let client_auth = entry.client_auth.unwrap_or_default();
+    let credential = match client_auth {
+        OidcClientAuth::ClientSecretBasic | OidcClientAuth::ClientSecretPost => {
+            match entry.client_secret.as_deref().filter(|s| !s.is_empty()) {
+                Some(secret) => secret.to_owned(),
+                None => {
+                    at(
+                        entry.id.span(),
+                        "client_secret exigé par cette méthode d'authentification".to_owned(),
+                    );
+                    return None;
+                }
+            }
+        }
+        OidcClientAuth::PrivateKeyJwt => {
+            let Some(path) = &entry.private_key else {
+                at(
+                    entry.id.span(),
+                    "private_key_jwt demande private_key (clé RSA PEM PKCS#1)".to_owned(),
+                );
+                return None;
+            };
+            let full = file.parent().unwrap_or(Path::new(".")).join(path.get_ref());
+            match std::fs::read_to_string(&full) {
+                Ok(pem) if pem.contains("BEGIN RSA PRIVATE KEY") => pem,
+                Ok(_) => {
+                    at(
+                        path.span(),
+                        "clé privée : PEM PKCS#1 attendu (BEGIN RSA PRIVATE KEY ; openssl rsa -traditional)"
+                            .to_owned(),
+                    );
+                    return None;
+                }
+                Err(err) => {
+                    at(
+                        path.span(),
+                        format!("clé privée illisible ({}) : {err}", full.display()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    Some(OidcSettings {
+        issuer: issuer.get_ref().0.clone(),
+        client_id: client_id.clone(),
+        client_auth,
+        credential,
+        key_id: entry.key_id.clone(),
+        scopes: entry.scopes.clone(),
+        userinfo: entry.userinfo,
+        provider_logout: entry.provider_logout,
+        discovery_ttl: entry
+            .discovery_ttl
+            .map_or(Duration::from_secs(3600), |d| d.0),
+        attributes: entry.attributes.clone().unwrap_or_default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,7 +427,9 @@ mod tests {
             "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\nbase_url = \"https://ent.example.fr/cas/\"\nvalidation = \"p3\"\ncas_logout = true\n[delegation.login_params]\nselection = \"EDU_parent_eleve\"\n",
         );
         assert!(problems.is_empty(), "{problems:?}");
-        let DelegationKind::Cas(cas) = &resolved[0].kind;
+        let DelegationKind::Cas(cas) = &resolved[0].kind else {
+            panic!("CAS expected");
+        };
         assert_eq!(cas.login_url.as_str(), "https://ent.example.fr/cas/login");
         assert_eq!(
             cas.validate_url.as_str(),
@@ -321,6 +444,26 @@ mod tests {
             vec![("selection".to_owned(), "EDU_parent_eleve".to_owned())]
         );
         assert_eq!(resolved[0].label, "ent");
+    }
+
+    #[test]
+    fn oidc_delegations_need_issuer_client_and_credential() {
+        let (resolved, problems) = load(
+            "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"oidc\"\nissuer = \"https://op.example\"\nclient_id = \"gw\"\nclient_secret = \"s\"\nscopes = [\"profile\"]\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let DelegationKind::Oidc(oidc) = &resolved[0].kind else {
+            panic!("OIDC expected");
+        };
+        assert_eq!(oidc.client_auth, OidcClientAuth::ClientSecretBasic);
+        assert_eq!(oidc.scopes, ["profile"]);
+        let (_, problems) = load(
+            "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"oidc\"\nissuer = \"http://op.example\"\nclient_id = \"gw\"\n[[delegation]]\nid = \"b\"\nprotocol = \"oidc\"\nclient_id = \"gw\"\n",
+        );
+        let all = problems.join("\n");
+        assert!(all.contains("https:// exigé"), "{all}");
+        assert!(all.contains("client_secret exigé"), "{all}");
+        assert!(all.contains("issuer et client_id"), "{all}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-pub use delegation::{CasSettings, DelegationKind, DelegationSettings};
+pub use delegation::{CasSettings, DelegationKind, DelegationSettings, OidcSettings};
 pub use load::load;
 pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
 pub use problems::{Problem, Problems};

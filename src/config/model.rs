@@ -398,6 +398,17 @@ pub struct SpaceFile {
 #[serde(rename_all = "snake_case")]
 pub enum DelegationProtocol {
     Cas,
+    Oidc,
+}
+
+/// How an OpenID Connect delegation authenticates at the token endpoint.
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OidcClientAuth {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
 }
 
 /// How a CAS delegation validates tickets.
@@ -503,6 +514,35 @@ pub struct DelegationEntry {
     /// How long ticket validation may take in all.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
+    // --- OpenID Connect (docs/oidc.md) ---
+    /// The provider's issuer identifier; metadata comes from `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub issuer: Option<Spanned<HttpUrl>>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// For the `client_secret_*` methods; write `${ENV_VAR}`, never the secret itself.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_auth: Option<OidcClientAuth>,
+    /// For `private_key_jwt`: RSA private key, PKCS#1 PEM, relative to the space file.
+    #[serde(default)]
+    pub private_key: Option<Spanned<PathBuf>>,
+    /// For `private_key_jwt`: the `kid` of the registered public key.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Scopes besides `openid`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Also call the userinfo endpoint and merge its claims.
+    #[serde(default)]
+    pub userinfo: bool,
+    /// The gateway's logout also ends the provider session (`end_session_endpoint`).
+    #[serde(default)]
+    pub provider_logout: bool,
+    /// How long discovered metadata and keys are reused (default 1 h).
+    #[serde(default)]
+    pub discovery_ttl: Option<HumanDuration>,
 }
 
 /// The direct-login users file.

@@ -138,7 +138,12 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         config.listen.gateway_body_limit,
     )
     .with_delegations(
-        Delegations::from_config(&config.spaces)?,
+        Delegations::from_config(
+            &config.spaces,
+            &config.public_url,
+            &config.identity.signing_key,
+            &clock,
+        )?,
         &config.public_url,
         clock.clone(),
     );
