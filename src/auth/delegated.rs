@@ -14,9 +14,9 @@ use super::chooser::{Choice, direct_form_redirect, offers_a_choice};
 use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
 use super::pending::{PendingLogin, PendingLogins};
 use super::registry::Registered;
-use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, safe_return};
+use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal, safe_return};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
-use crate::guard::{FailureKind, Verdict};
+use crate::guard::FailureKind;
 use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
 use crate::session::cookie::{self, CookieSpec};
 use crate::session::{SessionId, Store};
@@ -86,14 +86,8 @@ impl LoginFlow {
             tracing::warn!(%space, delegation = %first.id, "fournisseur d'identité injoignable : connexion directe proposée");
             return direct();
         }
-        match self.guard.check(client_ip).await {
-            Verdict::Allowed => {}
-            Verdict::Suspended { retry_after_secs } => {
-                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
-            }
-            Verdict::RateLimited { retry_after_secs } => {
-                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
-            }
+        if let Some(refused) = refusal(self.guard.check(client_ip).await) {
+            return refused;
         }
         let return_to = safe_return(space, requested);
         let pending = PendingLogin::new(space, &first.id, &return_to);
@@ -155,14 +149,8 @@ impl LoginFlow {
         if !settings.published {
             return web::page(ui::not_published(space));
         }
-        match self.guard.check(client_ip).await {
-            Verdict::Allowed => {}
-            Verdict::Suspended { retry_after_secs } => {
-                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
-            }
-            Verdict::RateLimited { retry_after_secs } => {
-                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
-            }
+        if let Some(refused) = refusal(self.guard.check(client_ip).await) {
+            return refused;
         }
         let cookie_value = cookie::find(&parts.headers, &self.pending_cookie).unwrap_or("");
         let pending = match self.pending.finish(cookie_value).await {

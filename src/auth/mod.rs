@@ -152,14 +152,8 @@ impl LoginFlow {
         if !self.direct_login_open(space, settings).await {
             return web::page(ui::direct_login_refused(space));
         }
-        match self.guard.check(client_ip).await {
-            Verdict::Allowed => {}
-            Verdict::Suspended { retry_after_secs } => {
-                return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
-            }
-            Verdict::RateLimited { retry_after_secs } => {
-                return web::page_retry_after(ui::rate_limited(retry_after_secs), retry_after_secs);
-            }
+        if let Some(refused) = refusal(self.guard.check(client_ip).await) {
+            return refused;
         }
         match *request.method() {
             Method::GET | Method::HEAD => {
@@ -218,10 +212,8 @@ impl LoginFlow {
             return web::page(ui::form_expired(&retry));
         }
         // The (address, login) pair may be locked before the whole address is.
-        if let Verdict::Suspended { retry_after_secs } =
-            self.guard.check_login(client_ip, &login).await
-        {
-            return web::page_retry_after(ui::suspended(retry_after_secs), retry_after_secs);
+        if let Some(refused) = refusal(self.guard.check_login(client_ip, &login).await) {
+            return refused;
         }
         match self.users.verify(&login, &password, space).await {
             Ok(identity) => {
@@ -414,6 +406,21 @@ impl LoginFlow {
 struct Origin {
     delegation: Option<String>,
     logout_index: Option<String>,
+}
+
+/// The French page (with `Retry-After`) for a guard verdict that refuses, or `None` to go on.
+pub(crate) fn refusal(verdict: Verdict) -> Option<Response<Body>> {
+    match verdict {
+        Verdict::Allowed => None,
+        Verdict::Suspended { retry_after_secs } => Some(web::page_retry_after(
+            ui::suspended(retry_after_secs),
+            retry_after_secs,
+        )),
+        Verdict::RateLimited { retry_after_secs } => Some(web::page_retry_after(
+            ui::rate_limited(retry_after_secs),
+            retry_after_secs,
+        )),
+    }
 }
 
 /// The page to return to after login: `candidate` if it is a page of `space` on this site (path and
