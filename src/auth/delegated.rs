@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use super::chooser::{Choice, direct_form_redirect, offers_a_choice};
 use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
 use super::pending::{PendingLogin, PendingLogins};
+use super::post_binding;
 use super::registry::Registered;
 use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal, safe_return};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
@@ -152,7 +153,11 @@ impl LoginFlow {
         if let Some(refused) = refusal(self.guard.check(client_ip).await) {
             return refused;
         }
-        let cookie_value = cookie::find(&parts.headers, &self.pending_cookie).unwrap_or("");
+        let cookie_value = cookie::find(&parts.headers, &self.pending_cookie);
+        if post_binding::should_resubmit(&incoming, cookie_value.is_some()) {
+            return post_binding::resubmit(&self.callback_url(space, delegation_id), &incoming);
+        }
+        let cookie_value = cookie_value.unwrap_or("");
         let pending = match self.pending.finish(cookie_value).await {
             Ok(Some(pending))
                 if pending.space == space.as_str() && pending.delegation == delegation_id =>

@@ -15,8 +15,11 @@ pub mod delegation;
 pub mod direct;
 pub mod oidc;
 pub mod pending;
+pub mod post_binding;
 pub mod registry;
 pub mod saml;
+mod sp_metadata;
+pub use sp_metadata::{SAML_PREFIX, parse_metadata_path};
 
 use std::net::IpAddr;
 

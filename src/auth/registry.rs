@@ -13,7 +13,9 @@ use super::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use super::oidc::delegation::OidcDelegation;
-use super::{CALLBACK_PREFIX, LOGOUT_PATH};
+use super::saml::SamlDelegation;
+use super::saml::setup::{self as saml_setup, MetadataRefresh};
+use super::{CALLBACK_PREFIX, LOGOUT_PATH, SLO_PREFIX};
 use crate::clock::Clock;
 use crate::config::{DelegationKind, SpaceTable};
 use crate::space::SpaceId;
@@ -30,6 +32,7 @@ const PROBE_FRESH_SECS: u64 = 15;
 pub enum AnyDelegation {
     Cas(CasDelegation),
     Oidc(OidcDelegation),
+    Saml(SamlDelegation),
 }
 
 impl Delegation for AnyDelegation {
@@ -37,6 +40,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.start(ctx),
             AnyDelegation::Oidc(oidc) => oidc.start(ctx),
+            AnyDelegation::Saml(saml) => saml.start(ctx),
         }
     }
     async fn callback(
@@ -47,12 +51,14 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
             AnyDelegation::Oidc(oidc) => oidc.callback(ctx, request).await,
+            AnyDelegation::Saml(saml) => saml.callback(ctx, request).await,
         }
     }
     fn logout(&self, ctx: &Context<'_>) -> Option<String> {
         match self {
             AnyDelegation::Cas(cas) => cas.logout(ctx),
             AnyDelegation::Oidc(oidc) => oidc.logout(ctx),
+            AnyDelegation::Saml(saml) => saml.logout(ctx),
         }
     }
     fn back_channel(
@@ -63,12 +69,14 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
             AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request),
+            AnyDelegation::Saml(saml) => saml.back_channel(ctx, request),
         }
     }
     async fn probe(&self) -> Result<(), AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.probe().await,
             AnyDelegation::Oidc(oidc) => oidc.probe().await,
+            AnyDelegation::Saml(saml) => saml.probe().await,
         }
     }
 }
@@ -171,6 +179,17 @@ impl Delegations {
                             reason: err.to_string(),
                         })?
                     }
+                    DelegationKind::Saml(saml) => {
+                        let acs = format!("{public_base}{CALLBACK_PREFIX}{space}/{}", settings.id);
+                        let sls = format!("{public_base}{SLO_PREFIX}{space}/{}", settings.id);
+                        saml_setup::delegation(saml, acs, sls)
+                            .map(AnyDelegation::Saml)
+                            .map_err(|err| BadDelegation {
+                                space,
+                                id: settings.id.clone(),
+                                reason: err.to_string(),
+                            })?
+                    }
                 };
                 by_id.insert(
                     (space, settings.id.clone()),
@@ -188,5 +207,34 @@ impl Delegations {
 
     pub fn get(&self, space: SpaceId, id: &str) -> Option<&Registered> {
         self.by_id.get(&(space, id.to_owned()))
+    }
+
+    /// The SAML delegation `id` of `space`, if it is one (its SP metadata is served).
+    pub fn saml(&self, space: SpaceId, id: &str) -> Option<&SamlDelegation> {
+        match &self.get(space, id)?.delegation {
+            AnyDelegation::Saml(saml) => Some(saml),
+            _ => None,
+        }
+    }
+
+    /// Every SAML delegation's metadata source, for the refresh task.
+    pub fn metadata_refreshes(&self, spaces: &SpaceTable) -> Vec<MetadataRefresh> {
+        let mut jobs = Vec::new();
+        for space in SpaceId::ALL {
+            for settings in &spaces.get(space).delegations {
+                if let (DelegationKind::Saml(config), Some(saml)) =
+                    (&settings.kind, self.saml(space, &settings.id))
+                {
+                    jobs.push(MetadataRefresh {
+                        delegation: saml.clone(),
+                        source: config.idp.clone(),
+                        expected_entity_id: config.idp_entity_id.clone(),
+                        every: config.metadata_refresh,
+                        name: format!("{space}/{}", settings.id),
+                    });
+                }
+            }
+        }
+        jobs
     }
 }

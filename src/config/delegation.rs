@@ -16,7 +16,9 @@ use super::model::{
 };
 use super::presets::{Catalogue, Status};
 use super::problems::Problem;
+pub use super::saml::{IdpSource, SamlConfig};
 use super::values::HttpUrl;
+use crate::auth::saml::educonnect;
 use crate::identity::mapping::SpaceRules;
 use toml::Spanned;
 
@@ -39,6 +41,7 @@ pub struct DelegationSettings {
 pub enum DelegationKind {
     Cas(CasSettings),
     Oidc(OidcSettings),
+    Saml(SamlConfig),
 }
 
 /// A resolved OpenID Connect delegation (see docs/oidc.md).
@@ -105,6 +108,20 @@ impl PresetSource for Catalogue {
                 .map_or_else(String::new, |s| format!(", remplacé par « {s} »"));
             return Err(format!("preset « {id} » obsolète{successor}"));
         }
+        let mut entry = empty_entry(&preset.id);
+        entry.label = Some(preset.label.clone());
+        entry.attributes = Some(preset.attributes.clone());
+        if let Some(saml) = &preset.saml {
+            entry.protocol = Spanned::new(0..0, DelegationProtocol::Saml);
+            entry.idp_entity_id = saml.entity_id.clone();
+            // The ministry's IdP gets its identity rules and security profile.
+            entry.educonnect = Some(saml.entity_id.as_deref().is_some_and(|id| {
+                [educonnect::PRODUCTION, educonnect::PREPRODUCTION]
+                    .iter()
+                    .any(|env| env.entity_id == id)
+            }));
+            return Ok(entry);
+        }
         let Some(cas) = &preset.cas else {
             return Err(format!(
                 "preset « {id} » : protocole {} pas encore pris en charge par les délégations",
@@ -112,37 +129,60 @@ impl PresetSource for Catalogue {
             ));
         };
         let url = |url: &Option<Url>| url.clone().map(|u| Spanned::new(0..0, HttpUrl(u)));
-        Ok(DelegationEntry {
-            id: Spanned::new(0..0, preset.id.clone()),
-            protocol: Spanned::new(0..0, DelegationProtocol::Cas),
-            label: Some(preset.label.clone()),
-            preset: None,
-            base_url: url(&cas.base_url),
-            login_url: url(&cas.login_url),
-            validate_url: url(&cas.validate_url),
-            logout_url: None,
-            cas_logout: false,
-            validation: Some(cas.validation),
-            login_params: cas.login_params.clone(),
-            renew: false,
-            gateway: false,
-            attributes: Some(preset.attributes.clone()),
-            spaces: None,
-            slo_sources: Vec::new(),
-            allow_insecure_http: false,
-            connect_timeout: None,
-            timeout: None,
-            issuer: None,
-            client_id: None,
-            client_secret: None,
-            client_auth: None,
-            private_key: None,
-            key_id: None,
-            scopes: Vec::new(),
-            userinfo: false,
-            provider_logout: false,
-            discovery_ttl: None,
-        })
+        entry.base_url = url(&cas.base_url);
+        entry.login_url = url(&cas.login_url);
+        entry.validate_url = url(&cas.validate_url);
+        entry.validation = Some(cas.validation);
+        entry.login_params = cas.login_params.clone();
+        Ok(entry)
+    }
+}
+
+/// A CAS `[[delegation]]` with only its id set, every other key at its default.
+fn empty_entry(id: &str) -> DelegationEntry {
+    DelegationEntry {
+        id: Spanned::new(0..0, id.to_owned()),
+        protocol: Spanned::new(0..0, DelegationProtocol::Cas),
+        label: None,
+        preset: None,
+        base_url: None,
+        login_url: None,
+        validate_url: None,
+        logout_url: None,
+        cas_logout: false,
+        validation: None,
+        login_params: Default::default(),
+        renew: false,
+        gateway: false,
+        attributes: None,
+        spaces: None,
+        slo_sources: Vec::new(),
+        allow_insecure_http: false,
+        connect_timeout: None,
+        timeout: None,
+        issuer: None,
+        client_id: None,
+        client_secret: None,
+        client_auth: None,
+        private_key: None,
+        key_id: None,
+        scopes: Vec::new(),
+        userinfo: false,
+        provider_logout: false,
+        discovery_ttl: None,
+        sp_entity_id: None,
+        idp_metadata: None,
+        idp_entity_id: None,
+        idp_certificates: Vec::new(),
+        signing_key: None,
+        signing_certificate: None,
+        encryption_keys: Vec::new(),
+        allow_unsolicited: false,
+        allow_sha1: false,
+        clock_skew: None,
+        max_issue_age: None,
+        metadata_refresh: None,
+        educonnect: None,
     }
 }
 
@@ -164,7 +204,9 @@ pub fn fill_from_preset(entry: &mut DelegationEntry, preset: &DelegationEntry) {
         validation,
         attributes,
         connect_timeout,
-        timeout
+        timeout,
+        idp_entity_id,
+        educonnect
     );
     for (key, value) in &preset.login_params {
         entry
@@ -210,6 +252,14 @@ pub fn resolve(
         }
         if let Some(preset_id) = entry.preset.clone() {
             match presets.preset(preset_id.get_ref()) {
+                Ok(preset) if preset.protocol.get_ref() != entry.protocol.get_ref() => at(
+                    entry.protocol.span(),
+                    format!(
+                        "le preset « {} » est en protocole {}",
+                        preset_id.get_ref(),
+                        preset.protocol.get_ref().as_str()
+                    ),
+                ),
                 Ok(preset) => fill_from_preset(entry, &preset),
                 Err(message) => at(preset_id.span(), message),
             }
@@ -218,6 +268,9 @@ pub fn resolve(
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
             DelegationProtocol::Oidc => {
                 resolve_oidc(file, entry, &mut at).map(DelegationKind::Oidc)
+            }
+            DelegationProtocol::Saml => {
+                super::saml::resolve(file, entry, &mut at).map(DelegationKind::Saml)
             }
         };
         if let (Some(kind), true) = (kind, problems.len() == before) {

@@ -11,6 +11,7 @@ mod load;
 pub mod model;
 pub mod presets;
 mod problems;
+pub mod saml;
 pub mod values;
 
 use std::net::SocketAddr;

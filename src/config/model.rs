@@ -399,6 +399,18 @@ pub struct SpaceFile {
 pub enum DelegationProtocol {
     Cas,
     Oidc,
+    /// SAML2 (docs/saml.md), EduConnect included.
+    Saml,
+}
+
+impl DelegationProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DelegationProtocol::Cas => "cas",
+            DelegationProtocol::Oidc => "oidc",
+            DelegationProtocol::Saml => "saml",
+        }
+    }
 }
 
 /// How an OpenID Connect delegation authenticates at the token endpoint.
@@ -543,6 +555,55 @@ pub struct DelegationEntry {
     /// How long discovered metadata and keys are reused (default 1 h).
     #[serde(default)]
     pub discovery_ttl: Option<HumanDuration>,
+    // --- SAML2 (docs/saml.md) ---
+    /// Our entityID, the audience the IdP writes in its assertions.
+    #[serde(default)]
+    pub sp_entity_id: Option<String>,
+    /// The IdP's metadata: a file (relative to the space file) or an `https://` URL, re-read every
+    /// `metadata_refresh`.
+    #[serde(default)]
+    pub idp_metadata: Option<Spanned<String>>,
+    /// The entityID the metadata must describe (presets fill it; required for an aggregate).
+    #[serde(default)]
+    pub idp_entity_id: Option<String>,
+    /// Pinned IdP signing certificates (PEM files): they replace the metadata's, so that a metadata
+    /// refresh cannot change whom we trust.
+    #[serde(default)]
+    pub idp_certificates: Vec<Spanned<PathBuf>>,
+    /// Our key and certificate (PEM) signing AuthnRequests and logout messages.
+    #[serde(default)]
+    pub signing_key: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub signing_certificate: Option<Spanned<PathBuf>>,
+    /// Keys that decrypt assertions, tried in order: two during a rollover.
+    #[serde(default)]
+    pub encryption_keys: Vec<SamlKeyFiles>,
+    /// Accept IdP-initiated responses (ENT portals' `Unsolicited/SSO`).
+    #[serde(default)]
+    pub allow_unsolicited: bool,
+    /// Accept RSA-SHA1 and SHA-1 digests (legacy IdPs; refused with EduConnect).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// Tolerated clock difference with the IdP (default 60 s).
+    #[serde(default)]
+    pub clock_skew: Option<HumanDuration>,
+    /// Oldest accepted `IssueInstant` (default 5 min).
+    #[serde(default)]
+    pub max_issue_age: Option<HumanDuration>,
+    /// How often the IdP metadata is read again (default 1 h).
+    #[serde(default)]
+    pub metadata_refresh: Option<HumanDuration>,
+    /// Read the identity the EduConnect way (OID attributes, `FrEduCtId`, profile must match the space).
+    #[serde(default)]
+    pub educonnect: Option<bool>,
+}
+
+/// One SP key pair of a SAML delegation (PEM files, relative to the space file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlKeyFiles {
+    pub key: Spanned<PathBuf>,
+    pub certificate: Spanned<PathBuf>,
 }
 
 /// The direct-login users file.

@@ -13,7 +13,7 @@ use super::client_ip;
 use super::request_metrics::RequestCounters;
 use crate::auth::{
     AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
-    SLO_PREFIX,
+    SAML_PREFIX, SLO_PREFIX, parse_metadata_path,
 };
 use crate::clock::Clock;
 use crate::config::Config;
@@ -63,6 +63,12 @@ impl Gateway {
         let path = request.uri().path();
         if path == LOGOUT_PATH {
             return self.flow.logout(request.headers(), client_ip).await;
+        }
+        if let Some(rest) = path.strip_prefix(SAML_PREFIX) {
+            return match parse_metadata_path(rest) {
+                Some((space, id)) => self.flow.saml_metadata(space, id),
+                None => web::page(ui::not_found()),
+            };
         }
         for (prefix, is_slo) in [(CALLBACK_PREFIX, false), (SLO_PREFIX, true)] {
             let Some(rest) = path.strip_prefix(prefix) else {

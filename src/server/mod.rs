@@ -130,6 +130,12 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 source,
             }
         })?;
+    let delegations = Delegations::from_config(
+        &config.spaces,
+        &config.public_url,
+        &config.identity.signing_key,
+        &clock,
+    )?;
     let flow = LoginFlow::new(
         sessions,
         UserDirectory::new(&config.users),
@@ -137,16 +143,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         &config.identity.signing_key,
         config.listen.gateway_body_limit,
     )
-    .with_delegations(
-        Delegations::from_config(
-            &config.spaces,
-            &config.public_url,
-            &config.identity.signing_key,
-            &clock,
-        )?,
-        &config.public_url,
-        clock.clone(),
-    );
+    .with_delegations(delegations.clone(), &config.public_url, clock.clone());
     let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
     let proto = if tls.is_some() || config.public_url.scheme() == "https" {
         "https"
@@ -208,7 +205,16 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         None => None,
     };
     tasks.spawn(guard_housekeeping(guard, shutdown_rx.clone()));
-    tasks.spawn(housekeeping(store, shutdown_rx));
+    tasks.spawn(housekeeping(store, shutdown_rx.clone()));
+    for job in delegations.metadata_refreshes(&config.spaces) {
+        let (clock, mut stop) = (gateway.clock.clone(), shutdown_rx.clone());
+        tasks.spawn(async move {
+            tokio::select! {
+                () = crate::auth::saml::setup::keep_fresh(job, clock) => {}
+                () = stopped(&mut stop) => {}
+            }
+        });
+    }
     tracing::info!(?addresses, ?admin_address, upstream = %config.upstream.url, "passerelle démarrée");
     Ok(Running {
         addresses,

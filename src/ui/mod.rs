@@ -334,6 +334,30 @@ pub fn method_not_allowed() -> Page {
     )
 }
 
+/// The page that re-posts an identity provider's answer to the same address from our own origin (see
+/// `auth::post_binding`): an inline script (allowed by `script_nonce`) submits it at once; without
+/// JavaScript, the person presses "Continuer".
+pub fn resubmit_form(action: &str, fields: &[(String, String)], script_nonce: &str) -> Page {
+    let mut inputs = String::new();
+    for (name, value) in fields {
+        inputs.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        ));
+    }
+    let body = format!(
+        "<h1>Connexion en cours…</h1>\
+         <form id=\"relance\" method=\"post\" action=\"{action}\">{inputs}\
+         <p>Votre fournisseur d'identité a confirmé votre identité. Si la page ne change pas d'elle-même, \
+         appuyez sur « Continuer ».</p><button type=\"submit\">Continuer</button></form>\
+         <script nonce=\"{nonce}\">document.getElementById(\"relance\").submit();</script>",
+        action = escape(action),
+        nonce = escape(script_nonce),
+    );
+    layout(StatusCode::OK, "Connexion en cours", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

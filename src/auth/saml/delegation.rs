@@ -6,7 +6,7 @@
 //! and the AuthnRequest ID is derived from that state (`_` + SHA-256), so `InResponseTo` can only match
 //! the one pending login of this browser, which the flow hands out once.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::SpSettings;
 use super::educonnect;
 use super::error::{Fault, SamlError};
+use super::metadata::IdpMetadata;
 use super::request;
 use super::slo::{self, IncomingLogout};
 use super::verify::{ServiceProvider, VerifiedAssertion};
@@ -28,7 +29,12 @@ const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 /// One SAML IdP configured on one space.
 #[derive(Debug, Clone)]
 pub struct SamlDelegation {
-    sp: Arc<ServiceProvider>,
+    /// Our side of the exchange; its `idp` is replaced each time metadata is installed.
+    template: Arc<SpSettings>,
+    /// Pinned IdP signing certificates (PEM) that replace those of every metadata installed.
+    pinned: Arc<Vec<Vec<u8>>>,
+    /// The verifier for the IdP metadata last installed; `None` until the first good metadata.
+    current: Arc<RwLock<Option<Arc<ServiceProvider>>>>,
     /// Read the identity the EduConnect way (OIDs, `FrEduCtId`, profile must match the space).
     educonnect: bool,
     /// Attribute naming the person; `None` uses a non-transient NameID.
@@ -42,18 +48,67 @@ impl SamlDelegation {
         educonnect: bool,
         login_attribute: Option<String>,
     ) -> Result<Self, SamlError> {
+        let delegation =
+            Self::awaiting_metadata(settings.clone(), Vec::new(), educonnect, login_attribute)?;
+        delegation.install(settings.idp)?;
+        Ok(delegation)
+    }
+
+    /// A delegation whose IdP metadata comes later ([`Self::install`]); until then it answers that
+    /// the provider is unavailable. `template.idp` only names the expected IdP.
+    pub fn awaiting_metadata(
+        template: SpSettings,
+        pinned: Vec<Vec<u8>>,
+        educonnect: bool,
+        login_attribute: Option<String>,
+    ) -> Result<Self, SamlError> {
         if educonnect {
-            educonnect::settings_profile(&settings)?;
+            educonnect::settings_profile(&template)?;
         }
         Ok(SamlDelegation {
-            sp: Arc::new(ServiceProvider::new(settings)?),
+            template: Arc::new(template),
+            pinned: Arc::new(pinned),
+            current: Arc::new(RwLock::new(None)),
             educonnect,
             login_attribute,
         })
     }
 
-    pub fn service_provider(&self) -> &ServiceProvider {
-        &self.sp
+    /// Trust `idp` from now on (pins applied). On error the previous metadata stays in use.
+    pub fn install(&self, mut idp: IdpMetadata) -> Result<(), SamlError> {
+        if !self.pinned.is_empty() {
+            idp.pin_certificates(&self.pinned)?;
+        }
+        let mut settings = (*self.template).clone();
+        settings.idp = idp;
+        let sp = Arc::new(ServiceProvider::new(settings)?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(sp);
+        Ok(())
+    }
+
+    /// Our settings (entity ID, ACS, SLS, keys): what the SP metadata publishes.
+    pub fn sp_settings(&self) -> &SpSettings {
+        &self.template
+    }
+
+    /// The verifier in use, if metadata was installed.
+    pub fn service_provider(&self) -> Option<Arc<ServiceProvider>> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The verifier, as long as its metadata is still valid at `now`; otherwise the IdP counts as
+    /// unavailable (not the person's fault).
+    fn usable(&self, now: u64) -> Result<Arc<ServiceProvider>, AuthError> {
+        self.service_provider()
+            .filter(|sp| sp.settings().idp.is_valid_at(now as i64))
+            .ok_or_else(|| {
+                AuthError::Unreachable(
+                    "métadonnées du fournisseur d'identité absentes ou expirées".into(),
+                )
+            })
     }
 
     /// The AuthnRequest ID for a pending state: unguessable without the state, one per login.
@@ -136,7 +191,8 @@ fn iso_to_pronote(date: &str) -> String {
 
 impl Delegation for SamlDelegation {
     fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
-        let settings = self.sp.settings();
+        let sp = self.usable(ctx.now)?;
+        let settings = sp.settings();
         if ctx.callback_url != settings.acs_url {
             return Err(AuthError::Malformed(
                 "l'ACS configuré n'est pas l'URL de retour".into(),
@@ -171,7 +227,7 @@ impl Delegation for SamlDelegation {
             return Err(AuthError::NoPendingLogin);
         }
         let expected = Self::request_id_for(ctx.state);
-        let sp = Arc::clone(&self.sp);
+        let sp = self.usable(ctx.now)?;
         let now = ctx.now as i64;
         // libxmlsec is blocking CPU work (~1 ms): keep it off the async workers.
         let assertion =
@@ -204,11 +260,14 @@ impl Delegation for SamlDelegation {
     fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
         // EduConnect ends its session at its logout page (FrEduUrlRetour is its usual value); other IdPs
         // need a LogoutRequest naming the session, which the flow does not hand us yet.
-        let settings = self.sp.settings();
-        if settings.idp.entity_id == educonnect::PRODUCTION.entity_id {
+        let idp = self.service_provider().map_or_else(
+            || self.template.idp.entity_id.clone(),
+            |sp| sp.settings().idp.entity_id.clone(),
+        );
+        if idp == educonnect::PRODUCTION.entity_id {
             return Some(educonnect::PRODUCTION.logout.to_owned());
         }
-        if settings.idp.entity_id == educonnect::PREPRODUCTION.entity_id {
+        if idp == educonnect::PREPRODUCTION.entity_id {
             return Some(educonnect::PREPRODUCTION.logout.to_owned());
         }
         None
@@ -229,7 +288,8 @@ impl Delegation for SamlDelegation {
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
-        let settings = self.sp.settings();
+        let sp = self.usable(ctx.now)?;
+        let settings = sp.settings();
         match slo::parse_redirect(settings, &raw.join("&"), ctx.now as i64)
             .map_err(to_auth_error)?
         {
@@ -249,8 +309,18 @@ impl Delegation for SamlDelegation {
             IncomingLogout::Response { .. } => Ok(BackChannel::Ignored),
         }
     }
+
+    async fn probe(&self) -> Result<(), AuthError> {
+        self.usable(now_seconds()).map(|_| ())
+    }
 }
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

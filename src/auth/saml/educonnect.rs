@@ -165,22 +165,32 @@ pub fn identity_for_space(
 /// EduConnect's documented security profile on top of the defaults: solicited responses (unless the
 /// deployment opts into ENT-initiated logins), SHA-256+, and an encryption key is required.
 pub fn settings_profile(settings: &SpSettings) -> Result<(), SamlError> {
-    if settings.allow_sha1 {
-        return Err(SamlError::Key(
-            "EduConnect impose SHA-256 : allow_sha1 interdit".into(),
-        ));
+    match profile_problem(
+        settings.allow_sha1,
+        !settings.encryption_keys.is_empty(),
+        settings.signing_key.is_some(),
+    ) {
+        Some(problem) => Err(SamlError::Key(problem.into())),
+        None => Ok(()),
     }
-    if settings.encryption_keys.is_empty() {
-        return Err(SamlError::Key(
-            "EduConnect chiffre les assertions : clé de chiffrement requise".into(),
-        ));
+}
+
+/// What breaks EduConnect's security profile in a delegation's settings, if anything (the
+/// configuration reports it with its file and line).
+pub fn profile_problem(
+    allow_sha1: bool,
+    has_encryption_key: bool,
+    has_signing_key: bool,
+) -> Option<&'static str> {
+    if allow_sha1 {
+        Some("EduConnect impose SHA-256 : allow_sha1 interdit")
+    } else if !has_encryption_key {
+        Some("EduConnect chiffre les assertions : clé de chiffrement requise")
+    } else if !has_signing_key {
+        Some("EduConnect attend des requêtes signées : clé de signature requise")
+    } else {
+        None
     }
-    if settings.signing_key.is_none() {
-        return Err(SamlError::Key(
-            "EduConnect attend des requêtes signées : clé de signature requise".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Whether an attribute name is an EduConnect OID.

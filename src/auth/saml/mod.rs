@@ -19,6 +19,7 @@ pub mod keys;
 pub mod metadata;
 pub mod prescan;
 pub mod request;
+pub mod setup;
 pub mod slo;
 pub mod verify;
 mod xmlsec_noise;
