@@ -434,3 +434,29 @@ pub async fn spawn_binary(path: &Path) -> BinaryGateway {
     }
     panic!("the gateway binary did not start");
 }
+
+/// A gateway file on a fixed loopback port (for peers that must know our URLs before we start),
+/// sharing Redis under a fresh prefix, plain HTTP cookies, admin on any free port.
+pub fn gateway_file_on_port(port: u16, upstream: SocketAddr, test: &str) -> String {
+    format!(
+        r#"public_url = "http://127.0.0.1:{port}"
+spaces_dir = "spaces"
+[listen]
+addresses = ["127.0.0.1:{port}"]
+[upstream]
+url = "http://{upstream}"
+[session]
+secure_cookie = false
+[store]
+backend = "redis"
+redis_url = "{redis}"
+key_prefix = "{prefix}"
+[identity]
+signing_key = "test-test-test-test-test-test-test-test"
+[admin]
+listen = "127.0.0.1:0"
+"#,
+        redis = redis_url(),
+        prefix = unique_prefix(test),
+    )
+}

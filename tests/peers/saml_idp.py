@@ -1,7 +1,8 @@
 """A real SAML2 IdP for the tests, built on pysaml2's IdP API (saml2.server.Server).
 
-Usage: python saml_idp.py ENTITY_ID IDP_KEY IDP_CERT SP_METADATA
-Prints "PORT <n>" on stdout once it listens on 127.0.0.1. Endpoints (HTTP-Redirect SSO):
+Usage: python saml_idp.py ENTITY_ID IDP_KEY IDP_CERT SP_METADATA [SP_METADATA…]
+Listens on 127.0.0.1, port $PASSERELLE_IDP_PORT (any free port when unset), and prints "PORT <n>"
+on stdout once it does. Endpoints (HTTP-Redirect SSO):
   /sso/signed                 response unsigned, assertion signed
   /sso/encrypted              response signed, assertion encrypted for the SP
   /sso/educonnect-eleve       encrypted, EduConnect-shaped OID attributes, affiliation eleve2d
@@ -11,6 +12,7 @@ The answer is the IdP's auto-submitting HTML form (SAMLResponse, RelayState), as
 AuthnRequests must be signed by the SP (want_authn_requests_signed).
 """
 
+import os
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,8 +39,10 @@ saml2.sigver.CryptoBackendXmlSec1.encrypt_assertion = (
 SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-entity_id, key_file, cert_file, sp_metadata = sys.argv[1:5]
-httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+entity_id, key_file, cert_file = sys.argv[1:4]
+sp_metadata = sys.argv[4:]
+port = int(os.environ.get("PASSERELLE_IDP_PORT", "0"))
+httpd = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
 base = f"http://127.0.0.1:{httpd.server_address[1]}"
 MODES = ["signed", "encrypted", "educonnect-eleve", "educonnect-resp"]
 
@@ -49,7 +53,7 @@ config.load(
         "valid_for": 24,  # hours: metadata validUntil
         "key_file": key_file,
         "cert_file": cert_file,
-        "metadata": {"local": [sp_metadata]},
+        "metadata": {"local": sp_metadata},
         "signing_algorithm": SHA256,
         "digest_algorithm": DIGEST_SHA256,
         "service": {

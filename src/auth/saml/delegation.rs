@@ -21,6 +21,7 @@ use super::verify::{ServiceProvider, VerifiedAssertion};
 use crate::auth::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
+use crate::identity::mapping::Category;
 use crate::identity::{Identity, MappedFields, Protocol};
 
 const REPLAY_NAMESPACE: &str = "saml-assertion";
@@ -143,6 +144,15 @@ impl SamlDelegation {
                     nom: first("sn"),
                     prenom: first("givenName"),
                     date_naissance: first("FrEduCtDateNaissance").map(|d| iso_to_pronote(&d)),
+                    // PRONOTE's national categories, so the identity headers say who this is.
+                    categories: vec![
+                        match person.profile {
+                            educonnect::Profile::Eleve => Category::Eleve,
+                            educonnect::Profile::Parent => Category::Parent,
+                        }
+                        .as_str()
+                        .to_owned(),
+                    ],
                     ..MappedFields::default()
                 },
             });

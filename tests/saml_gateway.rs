@@ -1,0 +1,299 @@
+//! End to end through the gateway with a real SAML2 IdP (pysaml2, tests/peers/saml_idp.py): the
+//! pupils' space has four SAML delegations on the same IdP (a signed assertion, an encrypted one, an
+//! EduConnect-shaped pupil and an EduConnect-shaped parent). The browser is sent to the IdP, whose
+//! auto-submitted form posts cross-site to the ACS without the `SameSite=Lax` pending cookie; the
+//! gateway answers with its same-origin re-post page, and the second POST (with the cookie) opens the
+//! session. The SP metadata the IdP trusts is the one the gateway serves.
+
+mod common;
+mod saml_support;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+
+use common::{Upstream, client, set_cookie};
+use saml_support::{IDP_ENTITY, fixture, idp_metadata_xml};
+
+const PENDING_COOKIE: &str = "passerelle_session_login";
+const SESSION_COOKIE: &str = "passerelle_session";
+/// (delegation id, IdP mode, extra TOML)
+const DELEGATIONS: &[(&str, &str, &str)] = &[
+    (
+        "signe",
+        "signed",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\n",
+    ),
+    (
+        "chiffre",
+        "encrypted",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\nencryption_keys = [{ key = \"FIX/sp2.key\", certificate = \"FIX/sp2.crt\" }, { key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
+    ),
+    (
+        "educonnect",
+        "educonnect-eleve",
+        "educonnect = true\nencryption_keys = [{ key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
+    ),
+    (
+        "educonnect-parent",
+        "educonnect-resp",
+        "educonnect = true\nencryption_keys = [{ key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
+    ),
+];
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+struct Idp(Child);
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_idp(port: u16, sp_metadata: &[std::path::PathBuf]) -> Idp {
+    use std::io::{BufRead, BufReader};
+    let python = std::env::var("PASSERELLE_PYSAML2_PYTHON")
+        .expect("PASSERELLE_PYSAML2_PYTHON unset: run tests/peers/saml.sh (scripts/test.sh does)");
+    let script = std::env::var("PASSERELLE_PYSAML2_IDP").expect("PASSERELLE_PYSAML2_IDP unset");
+    let mut child = Command::new(python)
+        .args([&script, IDP_ENTITY])
+        .arg(fixture("idp.key"))
+        .arg(fixture("idp.crt"))
+        .args(sp_metadata)
+        .env("PASSERELLE_IDP_PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pysaml2 IdP starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("IdP prints its port");
+    assert_eq!(line.trim(), format!("PORT {port}"));
+    Idp(child)
+}
+
+/// Every `<input type="hidden">` of a page: (name, value), HTML entities decoded.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| {
+        let marker = format!("{name}=\"");
+        tag.split(&marker)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|v| {
+                v.replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&#39;", "'")
+                    .replace("&#x2B;", "+")
+                    .replace("&#x3D;", "=")
+                    .replace("&amp;", "&")
+            })
+    };
+    html.split("<input")
+        .skip(1)
+        .map(|tag| tag.split('>').next().unwrap_or(""))
+        .filter(|tag| tag.contains("hidden"))
+        .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
+        .collect()
+}
+
+struct Gateway {
+    base: String,
+    upstream: Upstream,
+    _idp: Idp,
+    _running: passerelle::server::Running,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Gateway {
+    let upstream = Upstream::start().await;
+    let (gateway_port, idp_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{gateway_port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("passerelle.toml"),
+        common::gateway_file_on_port(gateway_port, upstream.address, "saml-gateway"),
+    )
+    .expect("write config");
+    let spaces = dir.path().join("spaces");
+    std::fs::create_dir(&spaces).expect("spaces");
+    for space in passerelle::space::SpaceId::ALL {
+        std::fs::write(spaces.join(format!("{space}.toml")), "published = false\n").expect("space");
+    }
+    let mut eleve = "published = true\n".to_owned();
+    for (id, mode, extra) in DELEGATIONS {
+        let metadata = idp_metadata_xml("idp.crt").replace(
+            "https://idp.test/sso",
+            &format!("http://127.0.0.1:{idp_port}/sso/{mode}"),
+        );
+        std::fs::write(spaces.join(format!("idp-{mode}.xml")), metadata).expect("idp metadata");
+        let fixtures = fixture("");
+        let fixtures = fixtures.to_str().expect("utf-8 path").trim_end_matches('/');
+        eleve.push_str(
+            &format!(
+                "[[delegation]]\nid = \"{id}\"\nprotocol = \"saml\"\nsp_entity_id = \"https://passerelle.test/sp/{id}\"\n\
+                 idp_metadata = \"idp-{mode}.xml\"\nsigning_key = \"FIX/sp.key\"\nsigning_certificate = \"FIX/sp.crt\"\n{extra}"
+            )
+            .replace("FIX", fixtures),
+        );
+    }
+    std::fs::write(spaces.join("eleve.toml"), eleve).expect("eleve.toml");
+    let config = passerelle::config::load(&dir.path().join("passerelle.toml"))
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    let running = passerelle::server::start(config, passerelle::server::Options::default())
+        .await
+        .expect("gateway starts");
+
+    // The IdP trusts the SP metadata the gateway publishes.
+    let mut files = Vec::new();
+    for (id, _, _) in DELEGATIONS {
+        let response = client()
+            .get(format!("{base}/auth/saml/eleve/{id}/metadata"))
+            .send()
+            .await
+            .expect("metadata");
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/samlmetadata+xml"
+        );
+        let xml = response.text().await.expect("metadata body");
+        assert!(xml.contains(&format!("Location=\"{base}/auth/callback/eleve/{id}\"")));
+        assert!(xml.contains(&format!("Location=\"{base}/auth/slo/eleve/{id}\"")));
+        let path = dir.path().join(format!("sp-{id}.xml"));
+        std::fs::write(&path, xml).expect("sp metadata");
+        files.push(path);
+    }
+    let idp = start_idp(idp_port, &files);
+    Gateway {
+        base,
+        upstream,
+        _idp: idp,
+        _running: running,
+        _dir: dir,
+    }
+}
+
+/// Logs in through delegation `id`, the way a browser does it: returns the last gateway response
+/// (the ACS's answer to the second, same-origin POST).
+async fn log_in(gateway: &Gateway, id: &str) -> reqwest::Response {
+    let http = client();
+    let base = &gateway.base;
+    let start = http
+        .get(format!(
+            "{base}/auth/start/eleve?via={id}&retour=%2Fpronote%2Feleve.html"
+        ))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(start.status(), 303);
+    let pending = set_cookie(&start, PENDING_COOKIE).expect("pending cookie");
+    let to_idp = start.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let idp_page = http.get(&to_idp).send().await.expect("IdP");
+    assert_eq!(idp_page.status(), 200);
+    let html = idp_page.text().await.expect("IdP form");
+    let acs = format!("{base}/auth/callback/eleve/{id}");
+    assert!(html.contains(&format!("action=\"{acs}\"")), "{html}");
+    let fields = hidden_fields(&html);
+    assert!(fields.iter().any(|(k, _)| k == "SAMLResponse"), "{html}");
+
+    // The IdP's form posts cross-site: the Lax pending cookie is not sent.
+    let first = http.post(&acs).form(&fields).send().await.expect("ACS");
+    assert_eq!(first.status(), 200);
+    let csp = first.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    let page = first.text().await.expect("re-post page");
+    assert!(csp.contains("script-src 'nonce-"), "{csp}");
+    assert!(page.contains("Continuer") && page.contains(&format!("action=\"{acs}\"")));
+    let again = hidden_fields(&page);
+    assert!(
+        again
+            .iter()
+            .any(|(k, v)| k == "passerelle_relance" && v == "1")
+    );
+    for field in &fields {
+        assert!(again.contains(field), "{field:?} re-posted unchanged");
+    }
+
+    // Re-posted without the cookie (another browser): no second round, refused.
+    let stranger = http.post(&acs).form(&again).send().await.expect("ACS");
+    assert_eq!(stranger.status(), 403);
+    assert!(
+        !stranger
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Continuer")
+    );
+
+    // The same-origin POST carries the cookie.
+    http.post(&acs)
+        .header("cookie", format!("{PENDING_COOKIE}={pending}"))
+        .form(&again)
+        .send()
+        .await
+        .expect("ACS with cookie")
+}
+
+async fn opens_the_space(gateway: &Gateway, done: reqwest::Response) -> http::HeaderMap {
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    assert_eq!(done.headers()["location"], "/pronote/eleve.html");
+    let session = set_cookie(&done, SESSION_COOKIE).expect("session cookie");
+    let page = client()
+        .get(format!("{}/pronote/eleve.html", gateway.base))
+        .header("cookie", format!("{SESSION_COOKIE}={session}"))
+        .send()
+        .await
+        .expect("space page");
+    assert_eq!(page.status(), 200, "the session opens the pupils' space");
+    gateway.upstream.last().headers
+}
+
+fn header(headers: &http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn signed_encrypted_and_educonnect_logins_go_through_the_gateway() {
+    let gateway = start().await;
+
+    for id in ["signe", "chiffre"] {
+        let headers = opens_the_space(&gateway, log_in(&gateway, id).await).await;
+        assert_eq!(header(&headers, "x-passerelle-user"), "alice", "{id}");
+        assert_eq!(header(&headers, "x-passerelle-protocol"), "saml");
+        assert_eq!(header(&headers, "x-passerelle-space"), "eleve");
+    }
+
+    // EduConnect-shaped: encrypted, OID attributes, FrEduCtId as the login, the profile as category.
+    let headers = opens_the_space(&gateway, log_in(&gateway, "educonnect").await).await;
+    assert_eq!(header(&headers, "x-passerelle-user"), "a1".repeat(48));
+    assert_eq!(header(&headers, "x-passerelle-nom"), "Martin");
+    assert_eq!(header(&headers, "x-passerelle-prenom"), "L%C3%A9a");
+    assert_eq!(
+        header(&headers, "x-passerelle-date-naissance"),
+        "12/04/2010"
+    );
+    assert_eq!(header(&headers, "x-passerelle-categories"), "National_1");
+
+    // A parent's EduConnect account cannot open the pupils' space: refused, no session.
+    let seen = gateway.upstream.count();
+    let refused = log_in(&gateway, "educonnect-parent").await;
+    assert_eq!(refused.status(), 403);
+    assert!(set_cookie(&refused, SESSION_COOKIE).is_none());
+    assert_eq!(gateway.upstream.count(), seen);
+}
