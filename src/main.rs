@@ -52,6 +52,17 @@ enum Command {
     },
     /// Read an admin API token on standard input and print its SHA-256 for `[admin] token_sha256`.
     HashToken,
+    /// Print the SAML SP metadata of a space's SAML delegation (to send to the IdP's administrators).
+    Metadata {
+        #[arg(long, short, env = "PASSERELLE_CONFIG")]
+        config: PathBuf,
+        /// The space (eleve, parent, professeur, …).
+        #[arg(long)]
+        space: String,
+        /// The delegation id, needed when the space has several SAML delegations.
+        #[arg(long)]
+        delegation: Option<String>,
+    },
     /// List or lift IP suspensions through the admin API.
     Suspensions {
         /// Base URL of the admin listener.
@@ -112,6 +123,11 @@ async fn main() -> ExitCode {
         Command::HashPassword => hash_password(),
         Command::Presets { dir, command } => presets(&dir, command),
         Command::HashToken => hash_token(),
+        Command::Metadata {
+            config,
+            space,
+            delegation,
+        } => saml_metadata(&config, &space, delegation.as_deref()),
         Command::Suspensions {
             admin_url,
             token,
@@ -142,6 +158,62 @@ fn check(path: &std::path::Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(code) => code,
+    }
+}
+
+fn saml_metadata(path: &std::path::Path, space: &str, delegation: Option<&str>) -> ExitCode {
+    let config = match load_or_report(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let Ok(space) = space.parse::<passerelle::space::SpaceId>() else {
+        eprintln!("espace inconnu « {space} »");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    };
+    let delegations = match auth::registry::Delegations::from_config(
+        &config.spaces,
+        &config.public_url,
+        &config.identity.signing_key,
+        &passerelle::clock::Clock::default(),
+    ) {
+        Ok(delegations) => delegations,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let saml: Vec<&str> = config
+        .spaces
+        .get(space)
+        .delegations
+        .iter()
+        .filter(|d| matches!(d.kind, config::DelegationKind::Saml(_)))
+        .map(|d| d.id.as_str())
+        .collect();
+    let id = match (delegation, saml.as_slice()) {
+        (Some(id), _) => id,
+        (None, [only]) => only,
+        (None, []) => {
+            eprintln!("l'espace {space} n'a aucune délégation SAML");
+            return ExitCode::FAILURE;
+        }
+        (None, several) => {
+            eprintln!(
+                "l'espace {space} a plusieurs délégations SAML : précisez --delegation ({})",
+                several.join(", ")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match delegations.saml(space, id) {
+        Some(saml) => {
+            print!("{}", auth::saml::metadata::sp_metadata(saml.sp_settings()));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("pas de délégation SAML « {id} » dans l'espace {space}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -111,17 +111,14 @@ struct Gateway {
     _dir: tempfile::TempDir,
 }
 
-async fn start() -> Gateway {
-    let upstream = Upstream::start().await;
-    let (gateway_port, idp_port) = (free_port(), free_port());
-    let base = format!("http://127.0.0.1:{gateway_port}");
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Writes the gateway's configuration (the pupils' space with the four delegations) into `dir`.
+fn write_config(dir: &std::path::Path, gateway_port: u16, idp_port: u16, upstream: &Upstream) {
     std::fs::write(
-        dir.path().join("passerelle.toml"),
+        dir.join("passerelle.toml"),
         common::gateway_file_on_port(gateway_port, upstream.address, "saml-gateway"),
     )
     .expect("write config");
-    let spaces = dir.path().join("spaces");
+    let spaces = dir.join("spaces");
     std::fs::create_dir(&spaces).expect("spaces");
     for space in passerelle::space::SpaceId::ALL {
         std::fs::write(spaces.join(format!("{space}.toml")), "published = false\n").expect("space");
@@ -144,6 +141,14 @@ async fn start() -> Gateway {
         );
     }
     std::fs::write(spaces.join("eleve.toml"), eleve).expect("eleve.toml");
+}
+
+async fn start() -> Gateway {
+    let upstream = Upstream::start().await;
+    let (gateway_port, idp_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{gateway_port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), gateway_port, idp_port, &upstream);
     let config = passerelle::config::load(&dir.path().join("passerelle.toml"))
         .unwrap_or_else(|problems| panic!("{problems}"));
     let running = passerelle::server::start(config, passerelle::server::Options::default())
@@ -296,4 +301,44 @@ async fn signed_encrypted_and_educonnect_logins_go_through_the_gateway() {
     assert_eq!(refused.status(), 403);
     assert!(set_cookie(&refused, SESSION_COOKIE).is_none());
     assert_eq!(gateway.upstream.count(), seen);
+}
+
+#[tokio::test]
+async fn the_metadata_command_prints_the_sp_metadata_with_both_rollover_keys() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), 8443, 8444, &upstream);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .arg("metadata")
+            .arg("--config")
+            .arg(dir.path().join("passerelle.toml"))
+            .args(args)
+            .output()
+            .expect("passerelle metadata runs")
+    };
+    let output = run(&["--space", "eleve", "--delegation", "chiffre"]);
+    assert!(output.status.success(), "{output:?}");
+    let xml = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        xml.contains(r#"entityID="https://passerelle.test/sp/chiffre""#),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches(r#"<md:KeyDescriptor use="encryption">"#)
+            .count(),
+        2
+    );
+    assert_eq!(
+        xml.matches(r#"<md:KeyDescriptor use="signing">"#).count(),
+        1
+    );
+    assert!(xml.contains(r#"Location="http://127.0.0.1:8443/auth/callback/eleve/chiffre""#));
+    assert!(xml.contains(r#"Location="http://127.0.0.1:8443/auth/slo/eleve/chiffre""#));
+
+    let ambiguous = run(&["--space", "eleve"]);
+    assert!(!ambiguous.status.success());
+    assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("précisez --delegation"));
+    let none = run(&["--space", "parent"]);
+    assert!(String::from_utf8_lossy(&none.stderr).contains("aucune délégation SAML"));
 }
