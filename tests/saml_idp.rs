@@ -294,3 +294,77 @@ async fn pysaml2_metadata_is_fetched_and_trusted() {
             .is_err()
     );
 }
+
+// --- metadata from an URL, refreshed: installed once fetched, kept on failure, dropped when stale ---
+
+use passerelle::auth::saml::setup::{self, MetadataRefresh};
+use passerelle::config::saml::{IdpSource, SamlConfig};
+
+#[tokio::test]
+async fn url_metadata_is_installed_kept_on_failure_and_unused_once_stale() {
+    let idp = start_idp();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/metadata", idp.port)).unwrap();
+    let config = SamlConfig {
+        sp_entity_id: SP_ENTITY.into(),
+        idp: IdpSource::Url(url),
+        idp_entity_id: Some(IDP_ENTITY.into()),
+        idp_certificates: Vec::new(),
+        signing_key: Some(key_pair("sp")),
+        encryption_keys: vec![key_pair("sp")],
+        allow_unsolicited: false,
+        allow_sha1: false,
+        clock_skew: std::time::Duration::from_secs(60),
+        max_issue_age: std::time::Duration::from_secs(300),
+        metadata_refresh: std::time::Duration::from_secs(3600),
+        educonnect: false,
+        login_attribute: None,
+    };
+    let delegation =
+        setup::delegation(&config, ACS.into(), "https://passerelle.test/sls".into()).unwrap();
+    let job = MetadataRefresh {
+        delegation: delegation.clone(),
+        source: config.idp.clone(),
+        expected_entity_id: config.idp_entity_id.clone(),
+        every: config.metadata_refresh,
+        name: "eleve/idp".into(),
+    };
+    let replay = redis_replay();
+    let ctx = Context {
+        space: SpaceId::Eleve,
+        delegation: "idp",
+        callback_url: ACS,
+        state: "pending-state",
+        client_ip: [127, 0, 0, 1].into(),
+        now: now() as u64,
+        replay: &replay,
+    };
+    // Before the first fetch the IdP counts as unavailable (when_idp_down applies), not as an error.
+    let err = delegation.start(&ctx).unwrap_err();
+    assert!(err.is_provider_down(), "{err:?}");
+    assert!(delegation.probe().await.is_err());
+
+    setup::refresh_once(&job, now()).await.unwrap();
+    let Outgoing::Redirect(to_idp) = delegation.start(&ctx).unwrap();
+    assert!(to_idp.starts_with(&format!("http://127.0.0.1:{}/sso/", idp.port)));
+    assert!(delegation.probe().await.is_ok());
+
+    // A failed refresh (IdP unreachable, or metadata for another entity) keeps the last good copy.
+    let unreachable = MetadataRefresh {
+        source: IdpSource::Url(url::Url::parse("http://127.0.0.1:9/metadata").unwrap()),
+        ..job.clone()
+    };
+    assert!(setup::refresh_once(&unreachable, now()).await.is_err());
+    let impostor = MetadataRefresh {
+        expected_entity_id: Some("https://other.test/idp".into()),
+        ..job.clone()
+    };
+    assert!(setup::refresh_once(&impostor, now()).await.is_err());
+    assert!(delegation.start(&ctx).is_ok());
+
+    // Past its validUntil (24 h at pysaml2) the kept copy is no longer trusted.
+    let later = Context {
+        now: now() as u64 + 2 * 86400,
+        ..ctx
+    };
+    assert!(delegation.start(&later).unwrap_err().is_provider_down());
+}
