@@ -105,6 +105,7 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 
 struct Gateway {
     base: String,
+    idp: String,
     upstream: Upstream,
     _idp: Idp,
     _running: passerelle::server::Running,
@@ -125,10 +126,15 @@ fn write_config(dir: &std::path::Path, gateway_port: u16, idp_port: u16, upstrea
     }
     let mut eleve = "published = true\n".to_owned();
     for (id, mode, extra) in DELEGATIONS {
-        let metadata = idp_metadata_xml("idp.crt").replace(
-            "https://idp.test/sso",
-            &format!("http://127.0.0.1:{idp_port}/sso/{mode}"),
-        );
+        let metadata = idp_metadata_xml("idp.crt")
+            .replace(
+                "https://idp.test/sso",
+                &format!("http://127.0.0.1:{idp_port}/sso/{mode}"),
+            )
+            .replace(
+                "https://idp.test/slo",
+                &format!("http://127.0.0.1:{idp_port}/slo"),
+            );
         std::fs::write(spaces.join(format!("idp-{mode}.xml")), metadata).expect("idp metadata");
         let fixtures = fixture("");
         let fixtures = fixtures.to_str().expect("utf-8 path").trim_end_matches('/');
@@ -178,6 +184,7 @@ async fn start() -> Gateway {
     let idp = start_idp(idp_port, &files);
     Gateway {
         base,
+        idp: format!("http://127.0.0.1:{idp_port}"),
         upstream,
         _idp: idp,
         _running: running,
@@ -252,6 +259,14 @@ async fn log_in(gateway: &Gateway, id: &str) -> reqwest::Response {
 }
 
 async fn opens_the_space(gateway: &Gateway, done: reqwest::Response) -> http::HeaderMap {
+    opens_the_space_with(gateway, done).await.0
+}
+
+/// The upstream's view of the space page, and the session cookie that opened it.
+async fn opens_the_space_with(
+    gateway: &Gateway,
+    done: reqwest::Response,
+) -> (http::HeaderMap, String) {
     assert_eq!(done.status(), 303, "{:?}", done.text().await);
     assert_eq!(done.headers()["location"], "/pronote/eleve.html");
     let session = set_cookie(&done, SESSION_COOKIE).expect("session cookie");
@@ -262,7 +277,7 @@ async fn opens_the_space(gateway: &Gateway, done: reqwest::Response) -> http::He
         .await
         .expect("space page");
     assert_eq!(page.status(), 200, "the session opens the pupils' space");
-    gateway.upstream.last().headers
+    (gateway.upstream.last().headers, session)
 }
 
 fn header(headers: &http::HeaderMap, name: &str) -> String {
@@ -341,4 +356,133 @@ async fn the_metadata_command_prints_the_sp_metadata_with_both_rollover_keys() {
     assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("précisez --delegation"));
     let none = run(&["--space", "parent"]);
     assert!(String::from_utf8_lossy(&none.stderr).contains("aucune délégation SAML"));
+}
+
+/// Whether `session` still opens the pupils' space (the upstream answers), rather than the chooser.
+async fn still_open(gateway: &Gateway, session: &str) -> bool {
+    client()
+        .get(format!("{}/pronote/eleve.html", gateway.base))
+        .header("cookie", format!("{SESSION_COOKIE}={session}"))
+        .send()
+        .await
+        .expect("space page")
+        .text()
+        .await
+        .expect("body")
+        .starts_with("amont:")
+}
+
+async fn follow(url: &str) -> reqwest::Response {
+    client().get(url).send().await.expect("GET")
+}
+
+/// Where a redirect goes; panics with the body on anything else.
+async fn location_of(response: reqwest::Response) -> String {
+    if response.status() != 303 {
+        panic!(
+            "redirect expected, got {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn single_logout_works_both_ways_over_http_redirect() {
+    let gateway = start().await;
+    let sls = format!("{}/auth/slo/eleve/signe", gateway.base);
+
+    // SP-initiated: the gateway's logout sends a signed LogoutRequest naming the session to the IdP,
+    // whose signed LogoutResponse comes back to our SLS and ends at the "logged out" page.
+    let (_, session) = opens_the_space_with(&gateway, log_in(&gateway, "signe").await).await;
+    let issued = follow(&format!("{}/last-session", gateway.idp))
+        .await
+        .text()
+        .await
+        .expect("session index");
+    let logout = client()
+        .get(format!("{}/auth/logout", gateway.base))
+        .header("cookie", format!("{SESSION_COOKIE}={session}"))
+        .send()
+        .await
+        .expect("logout");
+    let to_idp = location_of(logout).await;
+    assert!(
+        to_idp.starts_with(&format!("{}/slo?SAMLRequest=", gateway.idp)),
+        "{to_idp}"
+    );
+    assert!(to_idp.contains("&Signature="));
+    assert!(!still_open(&gateway, &session).await);
+    let back = location_of(follow(&to_idp).await).await;
+    let seen: serde_json::Value = serde_json::from_str(
+        &follow(&format!("{}/last-logout", gateway.idp))
+            .await
+            .text()
+            .await
+            .expect("last logout"),
+    )
+    .expect("json");
+    assert_eq!(seen["session_index"][0], issued.as_str());
+    assert!(back.starts_with(&format!("{sls}?SAMLResponse=")), "{back}");
+    let done = follow(&back).await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.expect("page").contains("déconnecté"));
+
+    // IdP-initiated: the IdP's signed LogoutRequest names the SessionIndex; the gateway ends that
+    // session and answers with a signed LogoutResponse the IdP accepts.
+    let (_, session) = opens_the_space_with(&gateway, log_in(&gateway, "signe").await).await;
+    let index = follow(&format!("{}/last-session", gateway.idp))
+        .await
+        .text()
+        .await
+        .expect("session index");
+    let request = location_of(
+        follow(&format!(
+            "{}/initiate-logout?sp=https://passerelle.test/sp/signe&session_index={index}",
+            gateway.idp
+        ))
+        .await,
+    )
+    .await;
+    assert!(
+        request.starts_with(&format!("{sls}?SAMLRequest=")),
+        "{request}"
+    );
+    assert!(still_open(&gateway, &session).await);
+    let answer = location_of(follow(&request).await).await;
+    assert!(
+        !still_open(&gateway, &session).await,
+        "the IdP's logout ended the session"
+    );
+    assert!(
+        answer.starts_with(&format!("{}/slo?SAMLResponse=", gateway.idp)),
+        "{answer}"
+    );
+    let accepted = follow(&answer).await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(accepted.text().await.expect("idp"), "logout ok");
+
+    // A tampered LogoutRequest (signature no longer matches) ends nothing.
+    let (_, session) = opens_the_space_with(&gateway, log_in(&gateway, "signe").await).await;
+    let index = follow(&format!("{}/last-session", gateway.idp))
+        .await
+        .text()
+        .await
+        .expect("session index");
+    let request = location_of(
+        follow(&format!(
+            "{}/initiate-logout?sp=https://passerelle.test/sp/signe&session_index={index}",
+            gateway.idp
+        ))
+        .await,
+    )
+    .await;
+    let tampered = request.replace("RelayState=relais-idp", "RelayState=autre");
+    assert_ne!(tampered, request);
+    assert_eq!(follow(&tampered).await.status(), 400);
+    assert!(still_open(&gateway, &session).await);
 }

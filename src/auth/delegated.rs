@@ -268,17 +268,27 @@ impl LoginFlow {
         };
         match registered.delegation.back_channel(&ctx, incoming) {
             Ok(BackChannel::Logout { logout_index }) => {
-                match self.sessions.store().delete_by_index(&logout_index).await {
-                    Ok(ended) => {
-                        tracing::info!(%client_ip, %space, delegation = delegation_id, ended, "déconnexion unique (SLO)");
-                        metrics::counter!("passerelle_single_logouts_total").increment(1);
-                        plain(StatusCode::OK, "OK")
-                    }
-                    Err(err) => {
-                        tracing::error!(error = %err, "déconnexion unique impossible");
-                        plain(StatusCode::SERVICE_UNAVAILABLE, "indisponible")
-                    }
+                if self.end_sessions(&logout_index, &ctx).await {
+                    plain(StatusCode::OK, "OK")
+                } else {
+                    plain(StatusCode::SERVICE_UNAVAILABLE, "indisponible")
                 }
+            }
+            Ok(BackChannel::FrontChannel { logout_index, then }) => {
+                if let Some(index) = logout_index
+                    && !self.end_sessions(&index, &ctx).await
+                {
+                    return web::page(ui::service_unavailable());
+                }
+                let mut response = match then {
+                    Some(location) => web::redirect(&location),
+                    None => web::page(ui::logged_out()),
+                };
+                // The browser that brought the message is the person's: its cookie goes too.
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, self.session_spec().clear());
+                response
             }
             Ok(BackChannel::Ignored) => plain(StatusCode::BAD_REQUEST, "demande inconnue"),
             Err(err) => {
@@ -288,6 +298,21 @@ impl LoginFlow {
                     _ => StatusCode::BAD_REQUEST,
                 };
                 plain(status, err.code())
+            }
+        }
+    }
+
+    /// End every session opened with `logout_index` (single logout); `false` when the store failed.
+    async fn end_sessions(&self, logout_index: &str, ctx: &Context<'_>) -> bool {
+        match self.sessions.store().delete_by_index(logout_index).await {
+            Ok(ended) => {
+                tracing::info!(client_ip = %ctx.client_ip, space = %ctx.space, delegation = ctx.delegation, ended, "déconnexion unique (SLO)");
+                metrics::counter!("passerelle_single_logouts_total").increment(1);
+                true
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "déconnexion unique impossible");
+                false
             }
         }
     }

@@ -87,6 +87,13 @@ pub enum BackChannel {
     Logout { logout_index: String },
     /// Not a message for this endpoint (e.g. a `POST` without `logoutRequest`).
     Ignored,
+    /// A logout message that came through the browser (SAML HTTP-Redirect): end the sessions of
+    /// `logout_index` if any, then send the browser to `then` (the answer to the provider), or show
+    /// the "logged out" page.
+    FrontChannel {
+        logout_index: Option<String>,
+        then: Option<String>,
+    },
 }
 
 /// Why a delegated login failed. Each has a stable [`AuthError::code`] for logs and metrics, a French
@@ -230,6 +237,31 @@ impl ReplayCache {
     }
 }
 
+impl ReplayCache {
+    /// Keep a small record under `id` until `ttl` for one later [`ReplayCache::take`] (what a SAML
+    /// LogoutRequest must name about a session).
+    pub async fn keep(
+        &self,
+        namespace: &str,
+        id: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), AuthError> {
+        self.store
+            .put_once(namespace, id, value, ttl)
+            .await
+            .map_err(|err| AuthError::Store(err.to_string()))
+    }
+
+    /// The record kept under `id`, once.
+    pub async fn take(&self, namespace: &str, id: &str) -> Result<Option<String>, AuthError> {
+        self.store
+            .take_once(namespace, id)
+            .await
+            .map_err(|err| AuthError::Store(err.to_string()))
+    }
+}
+
 /// One way to authenticate through an identity provider. See the module doc for when each method runs.
 pub trait Delegation: Send + Sync {
     /// Where to send the browser so that the provider authenticates the person. Called once per login,
@@ -248,6 +280,17 @@ pub trait Delegation: Send + Sync {
     /// `None` (the default) ends at the gateway's "logged out" page.
     fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
         None
+    }
+
+    /// [`Delegation::logout`] for a session opened with `logout_index`: protocols whose logout
+    /// message names the session (a SAML LogoutRequest) use it. The default ignores it.
+    fn logout_session(
+        &self,
+        ctx: &Context<'_>,
+        _logout_index: Option<&str>,
+    ) -> impl Future<Output = Option<String>> + Send {
+        let onward = self.logout(ctx);
+        async move { onward }
     }
 
     /// A message from the provider outside any browser login (single logout). The default ignores

@@ -320,7 +320,10 @@ impl LoginFlow {
                     now: self.clock.now(),
                     replay: &self.replay,
                 };
-                onward = registered.delegation.logout(&ctx);
+                onward = registered
+                    .delegation
+                    .logout_session(&ctx, session.logout_index.as_deref())
+                    .await;
             }
             match self.sessions.destroy(&id.key()).await {
                 Ok(existed) => tracing::info!(session = %id.key().log_id(), existed, "déconnexion"),

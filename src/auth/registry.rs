@@ -61,6 +61,17 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Saml(saml) => saml.logout(ctx),
         }
     }
+    async fn logout_session(
+        &self,
+        ctx: &Context<'_>,
+        logout_index: Option<&str>,
+    ) -> Option<String> {
+        match self {
+            AnyDelegation::Cas(cas) => cas.logout_session(ctx, logout_index).await,
+            AnyDelegation::Oidc(oidc) => oidc.logout_session(ctx, logout_index).await,
+            AnyDelegation::Saml(saml) => saml.logout_session(ctx, logout_index).await,
+        }
+    }
     fn back_channel(
         &self,
         ctx: &Context<'_>,

@@ -8,6 +8,12 @@ on stdout once it does. Endpoints (HTTP-Redirect SSO):
   /sso/educonnect-eleve       encrypted, EduConnect-shaped OID attributes, affiliation eleve2d
   /sso/educonnect-resp        same, affiliation resp2d
   /metadata                   the IdP's own metadata (validUntil in 24 h)
+Single logout (HTTP-Redirect, signed):
+  /slo?SAMLRequest=…          the SP's LogoutRequest: recorded (/last-logout), answered with a LogoutResponse
+  /slo?SAMLResponse=…         the SP's answer to an IdP-initiated logout: "logout ok" when Success
+  /initiate-logout?sp=E&session_index=S   redirects to SP E's SLS with a LogoutRequest for session S
+  /last-session               the SessionIndex of the last assertion issued
+  /last-logout                NameID and SessionIndex of the last LogoutRequest received
 The answer is the IdP's auto-submitting HTML form (SAMLResponse, RelayState), as a browser gets it.
 AuthnRequests must be signed by the SP (want_authn_requests_signed).
 """
@@ -17,12 +23,16 @@ import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import json
+import traceback
+
+import saml2.assertion
 import saml2.entity
 import saml2.sigver
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAME_FORMAT_URI
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT, NameID
 from saml2.server import Server
 
 # pysaml2 encrypts with 3DES by default; EduConnect (Shibboleth) uses AES, which is what the SP accepts.
@@ -36,6 +46,18 @@ saml2.sigver.CryptoBackendXmlSec1.encrypt_assertion = (
         self, statement, enc_key, template, key_type="aes-128", node_xpath=node_xpath, node_id=node_id
     )
 )
+# Session indexes the tests can ask for (/last-session), to name a session in an IdP-initiated logout.
+SESSIONS = []
+_sid = saml2.assertion.sid
+
+
+def _recorded_sid():
+    SESSIONS.append(_sid())
+    return SESSIONS[-1]
+
+
+saml2.assertion.sid = _recorded_sid
+LOGOUTS = []
 SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
@@ -61,7 +83,8 @@ config.load(
                 "endpoints": {
                     "single_sign_on_service": [
                         (f"{base}/sso/{mode}", BINDING_HTTP_REDIRECT) for mode in MODES
-                    ]
+                    ],
+                    "single_logout_service": [(f"{base}/slo", BINDING_HTTP_REDIRECT)],
                 },
                 "want_authn_requests_signed": True,
                 "name_form": NAME_FORMAT_URI,
@@ -108,11 +131,18 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path in ("/slo", "/initiate-logout", "/last-session", "/last-logout"):
+            try:
+                self.logout(url.path, q)
+            except Exception as e:  # the test reads the message
+                traceback.print_exc()
+                self.answer(400, f"{type(e).__name__}: {e}")
+            return
         mode = url.path.removeprefix("/sso/")
         if mode not in USERS:
             self.send_error(404)
             return
-        q = dict(urllib.parse.parse_qsl(url.query))
         try:
             req = server.parse_authn_request(
                 q["SAMLRequest"], BINDING_HTTP_REDIRECT,
@@ -149,6 +179,67 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+def logout(self, path, q):
+    if path == "/last-session":
+        return self.answer(200, SESSIONS[-1] if SESSIONS else "")
+    if path == "/last-logout":
+        return self.answer(200, json.dumps(LOGOUTS[-1] if LOGOUTS else {}))
+    if path == "/initiate-logout":
+        sp = q["sp"]
+        destination = server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
+        _, request = server.create_logout_request(
+            destination, sp, name_id=NameID(text="transient-inconnu", format=NAMEID_FORMAT_TRANSIENT),
+            session_indexes=[q["session_index"]], sign=False,
+        )
+        info = server.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), destination, "relais-idp", sign=True, sigalg=SHA256
+        )
+        return self.redirect(info)
+    if "SAMLResponse" in q:
+        response = server.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        ok = response.response.status.status_code.value.endswith(":Success")
+        return self.answer(200 if ok else 400, "logout ok" if ok else "logout refused")
+    request = server.parse_logout_request(
+        q["SAMLRequest"], BINDING_HTTP_REDIRECT,
+        relay_state=q.get("RelayState"), sigalg=q.get("SigAlg"), signature=q.get("Signature"),
+    )
+    message = request.message
+    LOGOUTS.append({
+        "name_id": message.name_id.text if message.name_id is not None else None,
+        "session_index": [si.text for si in message.session_index],
+        "relay_state": q.get("RelayState"),
+    })
+    response = server.create_logout_response(message, [BINDING_HTTP_REDIRECT], sign=False)
+    destination = server.metadata.single_logout_service(
+        message.issuer.text, BINDING_HTTP_REDIRECT, "spsso"
+    )[0]["location"]
+    info = server.apply_binding(
+        BINDING_HTTP_REDIRECT, str(response), destination, q.get("RelayState", ""),
+        response=True, sign=True, sigalg=SHA256,
+    )
+    return self.redirect(info)
+
+
+def answer(self, status, text):
+    body = text.encode()
+    self.send_response(status)
+    self.send_header("Content-Type", "text/plain; charset=utf-8")
+    self.send_header("Content-Length", str(len(body)))
+    self.end_headers()
+    self.wfile.write(body)
+
+
+def redirect(self, info):
+    location = dict(info["headers"])["Location"]
+    self.send_response(303)
+    self.send_header("Location", location)
+    self.send_header("Content-Length", "0")
+    self.end_headers()
+
+
+Handler.logout = logout
+Handler.answer = answer
+Handler.redirect = redirect
 httpd.RequestHandlerClass = Handler
 print(f"PORT {httpd.server_address[1]}", flush=True)
 httpd.serve_forever()

@@ -25,6 +25,12 @@ use crate::identity::mapping::Category;
 use crate::identity::{Identity, MappedFields, Protocol};
 
 const REPLAY_NAMESPACE: &str = "saml-assertion";
+/// What an SP-initiated LogoutRequest must name, kept per session (by its logout index).
+const LOGOUT_NAMESPACE: &str = "saml-logout";
+/// Longer than any session lives (absolute timeout is 12 h by default).
+const LOGOUT_RECORD_TTL: Duration = Duration::from_secs(48 * 3600);
+/// RelayState of our LogoutRequests; the IdP's LogoutResponse only ends at the "logged out" page.
+const LOGOUT_RELAY_STATE: &str = "deconnexion";
 const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 
 /// One SAML IdP configured on one space.
@@ -192,6 +198,14 @@ fn to_auth_error(err: SamlError) -> AuthError {
     }
 }
 
+/// What our LogoutRequest names about a session: kept at login under its logout index.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LogoutRecord {
+    name_id: String,
+    format: Option<String>,
+    session_index: Option<String>,
+}
+
 fn iso_to_pronote(date: &str) -> String {
     match (date.get(0..4), date.get(5..7), date.get(8..10)) {
         (Some(y), Some(m), Some(d)) if date.len() == 10 => format!("{d}/{m}/{y}"),
@@ -238,13 +252,15 @@ impl Delegation for SamlDelegation {
         }
         let expected = Self::request_id_for(ctx.state);
         let sp = self.usable(ctx.now)?;
+        let verifier = Arc::clone(&sp);
         let now = ctx.now as i64;
         // libxmlsec is blocking CPU work (~1 ms): keep it off the async workers.
-        let assertion =
-            tokio::task::spawn_blocking(move || sp.verify_post(&response, Some(&expected), now))
-                .await
-                .map_err(|_| AuthError::Malformed("vérification SAML interrompue".into()))?
-                .map_err(to_auth_error)?;
+        let assertion = tokio::task::spawn_blocking(move || {
+            verifier.verify_post(&response, Some(&expected), now)
+        })
+        .await
+        .map_err(|_| AuthError::Malformed("vérification SAML interrompue".into()))?
+        .map_err(to_auth_error)?;
         let ttl = Duration::from_secs(
             u64::try_from(assertion.replay_until - now)
                 .unwrap_or(0)
@@ -261,9 +277,33 @@ impl Delegation for SamlDelegation {
             .session_index
             .as_deref()
             .or(assertion.name_id.as_deref());
+        let logout_index = handle.map(|h| Self::logout_index(&assertion.issuer, h));
+        if let (Some(index), Some(name_id), Some(_)) = (
+            &logout_index,
+            &assertion.name_id,
+            &sp.settings().idp.slo_redirect,
+        ) {
+            let record = LogoutRecord {
+                name_id: name_id.clone(),
+                format: assertion.name_id_format.clone(),
+                session_index: assertion.session_index.clone(),
+            };
+            let kept = match serde_json::to_string(&record) {
+                Ok(json) => ctx
+                    .replay
+                    .keep(LOGOUT_NAMESPACE, index, &json, LOGOUT_RECORD_TTL)
+                    .await
+                    .map_err(|err| err.to_string()),
+                Err(err) => Err(err.to_string()),
+            };
+            // Without it, logout still ends the gateway session; only the IdP's stays open.
+            if let Err(err) = kept {
+                tracing::warn!(error = %err, "session SAML non mémorisée pour la déconnexion unique");
+            }
+        }
         Ok(Authenticated {
             identity,
-            logout_index: handle.map(|h| Self::logout_index(&assertion.issuer, h)),
+            logout_index,
         })
     }
 
@@ -283,12 +323,50 @@ impl Delegation for SamlDelegation {
         None
     }
 
+    async fn logout_session(
+        &self,
+        ctx: &Context<'_>,
+        logout_index: Option<&str>,
+    ) -> Option<String> {
+        if let (Some(index), Ok(sp)) = (logout_index, self.usable(ctx.now))
+            && sp.settings().idp.slo_redirect.is_some()
+        {
+            let record = match ctx.replay.take(LOGOUT_NAMESPACE, index).await {
+                Ok(Some(json)) => serde_json::from_str::<LogoutRecord>(&json).ok(),
+                Ok(None) => None,
+                Err(err) => {
+                    tracing::warn!(error = %err, "session SAML illisible pour la déconnexion unique");
+                    None
+                }
+            };
+            if let Some(record) = record {
+                match slo::logout_request(
+                    sp.settings(),
+                    &record.name_id,
+                    record.format.as_deref(),
+                    record.session_index.as_deref(),
+                    LOGOUT_RELAY_STATE,
+                    ctx.now as i64,
+                ) {
+                    Ok(out) => return Some(out.url),
+                    Err(err) => {
+                        tracing::warn!(code = err.code(), error = %err, "LogoutRequest SAML impossible")
+                    }
+                }
+            }
+        }
+        self.logout(ctx)
+    }
+
+    /// A logout message from the IdP over HTTP-Redirect, through the browser: its LogoutRequest ends
+    /// the sessions it names (by SessionIndex, else NameID) and is answered with our signed
+    /// LogoutResponse; its LogoutResponse (to our own request) ends at the "logged out" page.
     fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
     ) -> Result<BackChannel, AuthError> {
-        if request.param("SAMLRequest").is_none() {
+        if request.param("SAMLRequest").is_none() && request.param("SAMLResponse").is_none() {
             return Ok(BackChannel::Ignored);
         }
         // The Redirect-binding signature covers the raw query; the flow hands decoded pairs, so the query
@@ -300,23 +378,31 @@ impl Delegation for SamlDelegation {
             .collect();
         let sp = self.usable(ctx.now)?;
         let settings = sp.settings();
-        match slo::parse_redirect(settings, &raw.join("&"), ctx.now as i64)
-            .map_err(to_auth_error)?
-        {
+        let now = ctx.now as i64;
+        match slo::parse_redirect(settings, &raw.join("&"), now).map_err(to_auth_error)? {
             IncomingLogout::Request {
+                id,
                 session_indexes,
                 name_id,
-                ..
+                relay_state,
             } => {
                 let handle = session_indexes.into_iter().next().or(name_id);
-                match handle {
-                    Some(h) => Ok(BackChannel::Logout {
-                        logout_index: Self::logout_index(&settings.idp.entity_id, &h),
-                    }),
-                    None => Ok(BackChannel::Ignored),
-                }
+                let then = match settings.idp.slo_redirect {
+                    Some(_) => Some(
+                        slo::logout_response(settings, &id, relay_state.as_deref(), now)
+                            .map_err(to_auth_error)?,
+                    ),
+                    None => None,
+                };
+                Ok(BackChannel::FrontChannel {
+                    logout_index: handle.map(|h| Self::logout_index(&settings.idp.entity_id, &h)),
+                    then,
+                })
             }
-            IncomingLogout::Response { .. } => Ok(BackChannel::Ignored),
+            IncomingLogout::Response { .. } => Ok(BackChannel::FrontChannel {
+                logout_index: None,
+                then: None,
+            }),
         }
     }
 
