@@ -391,6 +391,23 @@ async fn location_of(response: reqwest::Response) -> String {
         .to_owned()
 }
 
+/// The IdP's signed LogoutRequest (to our SLS) for the last session it opened.
+async fn idp_logout_request(gateway: &Gateway) -> String {
+    let index = follow(&format!("{}/last-session", gateway.idp))
+        .await
+        .text()
+        .await
+        .expect("session index");
+    location_of(
+        follow(&format!(
+            "{}/initiate-logout?sp=https://passerelle.test/sp/signe&session_index={index}",
+            gateway.idp
+        ))
+        .await,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn single_logout_works_both_ways_over_http_redirect() {
     let gateway = start().await;
@@ -435,19 +452,7 @@ async fn single_logout_works_both_ways_over_http_redirect() {
     // IdP-initiated: the IdP's signed LogoutRequest names the SessionIndex; the gateway ends that
     // session and answers with a signed LogoutResponse the IdP accepts.
     let (_, session) = opens_the_space_with(&gateway, log_in(&gateway, "signe").await).await;
-    let index = follow(&format!("{}/last-session", gateway.idp))
-        .await
-        .text()
-        .await
-        .expect("session index");
-    let request = location_of(
-        follow(&format!(
-            "{}/initiate-logout?sp=https://passerelle.test/sp/signe&session_index={index}",
-            gateway.idp
-        ))
-        .await,
-    )
-    .await;
+    let request = idp_logout_request(&gateway).await;
     assert!(
         request.starts_with(&format!("{sls}?SAMLRequest=")),
         "{request}"
@@ -468,19 +473,7 @@ async fn single_logout_works_both_ways_over_http_redirect() {
 
     // A tampered LogoutRequest (signature no longer matches) ends nothing.
     let (_, session) = opens_the_space_with(&gateway, log_in(&gateway, "signe").await).await;
-    let index = follow(&format!("{}/last-session", gateway.idp))
-        .await
-        .text()
-        .await
-        .expect("session index");
-    let request = location_of(
-        follow(&format!(
-            "{}/initiate-logout?sp=https://passerelle.test/sp/signe&session_index={index}",
-            gateway.idp
-        ))
-        .await,
-    )
-    .await;
+    let request = idp_logout_request(&gateway).await;
     let tampered = request.replace("RelayState=relais-idp", "RelayState=autre");
     assert_ne!(tampered, request);
     assert_eq!(follow(&tampered).await.status(), 400);

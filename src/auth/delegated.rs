@@ -280,15 +280,8 @@ impl LoginFlow {
                 {
                     return web::page(ui::service_unavailable());
                 }
-                let mut response = match then {
-                    Some(location) => web::redirect(&location),
-                    None => web::page(ui::logged_out()),
-                };
                 // The browser that brought the message is the person's: its cookie goes too.
-                response
-                    .headers_mut()
-                    .append(SET_COOKIE, self.session_spec().clear());
-                response
+                self.logged_out(then)
             }
             Ok(BackChannel::Ignored) => plain(StatusCode::BAD_REQUEST, "demande inconnue"),
             Err(err) => {

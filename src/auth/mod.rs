@@ -333,6 +333,12 @@ impl LoginFlow {
                 }
             }
         }
+        self.logged_out(onward)
+    }
+
+    /// The end of a logout: on to `onward` (the provider's logout) or the "logged out" page, with the
+    /// session cookie cleared.
+    fn logged_out(&self, onward: Option<String>) -> Response<Body> {
         let mut response = match onward {
             Some(location) => web::redirect(&location),
             None => web::page(ui::logged_out()),
