@@ -479,3 +479,57 @@ async fn single_logout_works_both_ways_over_http_redirect() {
     assert_eq!(follow(&tampered).await.status(), 400);
     assert!(still_open(&gateway, &session).await);
 }
+
+#[tokio::test]
+async fn forged_responses_are_refused_and_count_in_the_guard() {
+    use base64::Engine;
+    let gateway = start().await;
+    let http = client();
+    let base = &gateway.base;
+    let acs = format!("{base}/auth/callback/eleve/signe");
+    // The default guard suspends an address after five failures.
+    for attempt in 0..5 {
+        let start = http
+            .get(format!("{base}/auth/start/eleve?via=signe"))
+            .send()
+            .await
+            .expect("start");
+        let pending = set_cookie(&start, PENDING_COOKIE).expect("pending cookie");
+        let to_idp = location_of(start).await;
+        let html = follow(&to_idp).await.text().await.expect("IdP form");
+        let mut fields = hidden_fields(&html);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for (name, value) in &mut fields {
+            if name == "SAMLResponse" {
+                let xml = String::from_utf8(b64.decode(&*value).expect("base64")).expect("utf-8");
+                // Another person in the signed assertion: the signature no longer matches.
+                assert!(xml.contains(">alice<"), "{xml}");
+                *value = b64.encode(xml.replace(">alice<", ">mallory<"));
+            }
+        }
+        let refused = http
+            .post(&acs)
+            .header("cookie", format!("{PENDING_COOKIE}={pending}"))
+            .form(&fields)
+            .send()
+            .await
+            .expect("ACS");
+        assert_eq!(refused.status(), 403, "attempt {attempt}");
+        assert!(set_cookie(&refused, SESSION_COOKIE).is_none());
+    }
+    let suspended = http
+        .get(format!("{base}/auth/start/eleve?via=signe"))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(suspended.status(), 403);
+    assert!(suspended.headers().contains_key("retry-after"));
+    assert!(
+        suspended
+            .text()
+            .await
+            .expect("page")
+            .contains("provisoirement suspendue")
+    );
+    assert_eq!(gateway.upstream.count(), 0, "nothing reached the upstream");
+}
