@@ -34,6 +34,11 @@ const DELEGATIONS: &[(&str, &str, &str)] = &[
         "educonnect = true\nencryption_keys = [{ key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
     ),
     (
+        "portail",
+        "signed",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\nallow_unsolicited = true\n",
+    ),
+    (
         "educonnect-parent",
         "educonnect-resp",
         "educonnect = true\nencryption_keys = [{ key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
@@ -532,4 +537,49 @@ async fn forged_responses_are_refused_and_count_in_the_guard() {
             .contains("provisoirement suspendue")
     );
     assert_eq!(gateway.upstream.count(), 0, "nothing reached the upstream");
+}
+
+#[tokio::test]
+async fn idp_initiated_logins_open_a_session_only_where_allowed() {
+    let gateway = start().await;
+    let http = client();
+    for (id, allowed) in [("portail", true), ("signe", false)] {
+        let html = follow(&format!(
+            "{}/unsolicited?sp=https://passerelle.test/sp/{id}",
+            gateway.idp
+        ))
+        .await
+        .text()
+        .await
+        .expect("IdP form");
+        let acs = format!("{}/auth/callback/eleve/{id}", gateway.base);
+        assert!(html.contains(&format!("action=\"{acs}\"")), "{html}");
+        // Cross-site POST, then our re-post: neither carries a pending login.
+        let page = http
+            .post(&acs)
+            .form(&hidden_fields(&html))
+            .send()
+            .await
+            .expect("ACS")
+            .text()
+            .await
+            .expect("re-post page");
+        let done = http
+            .post(&acs)
+            .form(&hidden_fields(&page))
+            .send()
+            .await
+            .expect("ACS again");
+        if allowed {
+            let headers = opens_the_space(&gateway, done).await;
+            assert_eq!(header(&headers, "x-passerelle-user"), "alice");
+        } else {
+            assert_eq!(
+                done.status(),
+                403,
+                "{id}: unsolicited responses are refused"
+            );
+            assert!(set_cookie(&done, SESSION_COOKIE).is_none());
+        }
+    }
 }

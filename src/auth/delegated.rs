@@ -158,11 +158,20 @@ impl LoginFlow {
             return post_binding::resubmit(&self.callback_url(space, delegation_id), &incoming);
         }
         let cookie_value = cookie_value.unwrap_or("");
-        let pending = match self.pending.finish(cookie_value).await {
+        let return_to = match self.pending.finish(cookie_value).await {
             Ok(Some(pending))
                 if pending.space == space.as_str() && pending.delegation == delegation_id =>
             {
-                pending
+                pending.return_to
+            }
+            // An IdP-initiated login, where the delegation opts in: nothing to bind to, and it lands
+            // on the space's own page.
+            Ok(None)
+                if cookie_value.is_empty()
+                    && incoming.post
+                    && registered.delegation.accepts_unsolicited() =>
+            {
+                String::new()
             }
             Ok(_) => {
                 let err = AuthError::NoPendingLogin;
@@ -176,7 +185,12 @@ impl LoginFlow {
             }
         };
         let callback_url = self.callback_url(space, delegation_id);
-        let state = PendingLogins::state_of(cookie_value);
+        // An empty state tells the protocol there is no pending login (unsolicited).
+        let state = if cookie_value.is_empty() {
+            String::new()
+        } else {
+            PendingLogins::state_of(cookie_value)
+        };
         let now = self.clock.now();
         let ctx = Context {
             space,
@@ -210,7 +224,7 @@ impl LoginFlow {
                     authenticated.identity,
                     client_ip,
                     previous,
-                    &safe_return(space, &pending.return_to),
+                    &safe_return(space, &return_to),
                     origin,
                 )
                 .await
@@ -219,7 +233,7 @@ impl LoginFlow {
                 if err.is_provider_down() {
                     registered.health.mark_down(now);
                 }
-                self.delegation_failed(space, settings, &pending.return_to, client_ip, &err)
+                self.delegation_failed(space, settings, &return_to, client_ip, &err)
                     .await
             }
         };

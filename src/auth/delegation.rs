@@ -303,6 +303,13 @@ pub trait Delegation: Send + Sync {
         Ok(BackChannel::Ignored)
     }
 
+    /// Whether a callback without any pending login may go on (IdP-initiated SAML, opted in per
+    /// delegation); the flow then calls [`Delegation::callback`] with an empty `ctx.state`. The
+    /// default says no.
+    fn accepts_unsolicited(&self) -> bool {
+        false
+    }
+
     /// Whether the provider answers at all, for `when_idp_down`. The default says yes.
     fn probe(&self) -> impl Future<Output = Result<(), AuthError>> + Send {
         async { Ok(()) }

@@ -83,6 +83,13 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Saml(saml) => saml.back_channel(ctx, request),
         }
     }
+    fn accepts_unsolicited(&self) -> bool {
+        match self {
+            AnyDelegation::Cas(cas) => cas.accepts_unsolicited(),
+            AnyDelegation::Oidc(oidc) => oidc.accepts_unsolicited(),
+            AnyDelegation::Saml(saml) => saml.accepts_unsolicited(),
+        }
+    }
     async fn probe(&self) -> Result<(), AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.probe().await,

@@ -14,6 +14,7 @@ Single logout (HTTP-Redirect, signed):
   /initiate-logout?sp=E&session_index=S   redirects to SP E's SLS with a LogoutRequest for session S
   /last-session               the SessionIndex of the last assertion issued
   /last-logout                NameID and SessionIndex of the last LogoutRequest received
+  /unsolicited?sp=E           an IdP-initiated (unsolicited) signed assertion for SP E, as the POST form
 The answer is the IdP's auto-submitting HTML form (SAMLResponse, RelayState), as a browser gets it.
 AuthnRequests must be signed by the SP (want_authn_requests_signed).
 """
@@ -132,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         q = dict(urllib.parse.parse_qsl(url.query))
-        if url.path in ("/slo", "/initiate-logout", "/last-session", "/last-logout"):
+        if url.path in ("/slo", "/initiate-logout", "/last-session", "/last-logout", "/unsolicited"):
             try:
                 self.logout(url.path, q)
             except Exception as e:  # the test reads the message
@@ -184,6 +185,16 @@ def logout(self, path, q):
         return self.answer(200, SESSIONS[-1] if SESSIONS else "")
     if path == "/last-logout":
         return self.answer(200, json.dumps(LOGOUTS[-1] if LOGOUTS else {}))
+    if path == "/unsolicited":
+        sp = q["sp"]
+        acs = server.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)[0]["location"]
+        resp = server.create_authn_response(
+            USERS["signed"], None, acs, sp, userid="alice",
+            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+            sign_response=False, sign_assertion=True, sign_alg=SHA256, digest_alg=DIGEST_SHA256,
+        )
+        http = server.apply_binding(BINDING_HTTP_POST, str(resp), acs, "portail", response=True)
+        return self.answer(200, http["data"], "text/html; charset=utf-8")
     if path == "/initiate-logout":
         sp = q["sp"]
         destination = server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
@@ -220,10 +231,10 @@ def logout(self, path, q):
     return self.redirect(info)
 
 
-def answer(self, status, text):
+def answer(self, status, text, content_type="text/plain; charset=utf-8"):
     body = text.encode()
     self.send_response(status)
-    self.send_header("Content-Type", "text/plain; charset=utf-8")
+    self.send_header("Content-Type", content_type)
     self.send_header("Content-Length", str(len(body)))
     self.end_headers()
     self.wfile.write(body)

@@ -247,16 +247,21 @@ impl Delegation for SamlDelegation {
             .iter()
             .find(|(k, _)| k == "RelayState")
             .map(|(_, v)| v.as_str());
-        if relay != Some(ctx.state) {
+        // No state: an IdP-initiated response the flow let through (`accepts_unsolicited`); its
+        // RelayState is the IdP's business and is ignored.
+        let expected = if ctx.state.is_empty() {
+            None
+        } else if relay == Some(ctx.state) {
+            Some(Self::request_id_for(ctx.state))
+        } else {
             return Err(AuthError::NoPendingLogin);
-        }
-        let expected = Self::request_id_for(ctx.state);
+        };
         let sp = self.usable(ctx.now)?;
         let verifier = Arc::clone(&sp);
         let now = ctx.now as i64;
         // libxmlsec is blocking CPU work (~1 ms): keep it off the async workers.
         let assertion = tokio::task::spawn_blocking(move || {
-            verifier.verify_post(&response, Some(&expected), now)
+            verifier.verify_post(&response, expected.as_deref(), now)
         })
         .await
         .map_err(|_| AuthError::Malformed("vérification SAML interrompue".into()))?
@@ -404,6 +409,10 @@ impl Delegation for SamlDelegation {
                 then: None,
             }),
         }
+    }
+
+    fn accepts_unsolicited(&self) -> bool {
+        self.template.allow_unsolicited
     }
 
     async fn probe(&self) -> Result<(), AuthError> {
