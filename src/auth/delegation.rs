@@ -131,6 +131,14 @@ pub enum AuthError {
     Store(String),
 }
 
+/// An identity PRONOTE would refuse (no categories, bad birth date…): the message names the field so
+/// the school's admin can fix the provider's configuration.
+impl From<crate::identity::mapping::MappingError> for AuthError {
+    fn from(err: crate::identity::mapping::MappingError) -> Self {
+        AuthError::IncompleteIdentity(err.to_string())
+    }
+}
+
 impl AuthError {
     /// Stable code for logs, metrics and the API.
     pub fn code(&self) -> &'static str {

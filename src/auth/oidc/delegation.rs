@@ -20,7 +20,7 @@ use crate::auth::delegation::{
     self as flow, AuthError, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use crate::clock::Clock;
-use crate::identity::mapping::{AttributeNames, MappingError, MappingRules, map_attributes};
+use crate::identity::mapping::{MappingError, MappingRules, map_attributes};
 use crate::identity::{Identity, Protocol};
 
 /// Why a callback produced no identity.
@@ -208,23 +208,13 @@ pub fn from_settings(
         post_logout_redirect_uri: Some(post_logout_redirect_uri),
         discovery_ttl_secs: config.discovery_ttl.as_secs(),
     };
-    let names = &config.attributes;
-    let or = |configured: &Option<String>, default: &str| {
-        Some(configured.clone().unwrap_or_else(|| default.to_owned()))
-    };
-    let rules = MappingRules {
-        names: AttributeNames {
-            login: names.login.clone(),
-            nom: or(&names.nom, "family_name"),
-            prenom: or(&names.prenom, "given_name"),
-            date_naissance: or(&names.date_naissance, "birthdate"),
-            code_postal: or(&names.code_postal, "address.postal_code"),
-            categories: or(&names.categories, "categories"),
-            id_produit: names.id_produit.clone(),
-        },
-        ..MappingRules::default()
-    };
-    OidcDelegation::new(settings, rules, key, config.provider_logout, clock.clone())
+    OidcDelegation::new(
+        settings,
+        config.mapping.clone(),
+        key,
+        config.provider_logout,
+        clock.clone(),
+    )
 }
 
 /// The OIDC delegation behind the shared flow's contract.
@@ -248,9 +238,7 @@ impl Delegation for OidcDelegation {
         let done = match self.complete(ctx.state, params).await {
             Ok(done) => done,
             Err(CallbackError::Oidc(err)) => return Err(auth_error(&err)),
-            Err(CallbackError::Mapping(err)) => {
-                return Err(AuthError::IncompleteIdentity(err.to_string()));
-            }
+            Err(CallbackError::Mapping(err)) => return Err(err.into()),
         };
         // Single use, across replicas: the same ID token never opens two sessions.
         let digest = Sha256::digest(done.logged_in.id_token.as_bytes());
