@@ -83,7 +83,7 @@ fn well_formed_ticket(ticket: &str) -> bool {
 }
 
 impl Delegation for CasDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         Ok(Outgoing::Redirect(client::login_redirect(
             &self.settings,
             ctx.callback_url,
@@ -120,17 +120,18 @@ impl Delegation for CasDelegation {
         Ok(Authenticated {
             identity: self.identity(success)?,
             logout_index: Some(Self::logout_index(ticket)),
+            logout_hint: None,
         })
     }
 
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         let mut back = url::Url::parse(ctx.callback_url).ok()?;
         back.set_path(&ctx.space.page_path(crate::space::Variant::Desktop));
         back.set_query(None);
         client::logout_redirect(&self.settings, back.as_str())
     }
 
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
