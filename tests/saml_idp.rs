@@ -192,7 +192,7 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
         now: now() as u64,
         replay: &replay,
     };
-    let Outgoing::Redirect(url) = delegation.start(&ctx).unwrap();
+    let Outgoing::Redirect(url) = delegation.start(&ctx).await.unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     let field = |name: &str| {
         let marker = format!(r#"name="{name}" value=""#);
@@ -239,7 +239,7 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
         state: "parent-state",
         ..ctx
     };
-    let Outgoing::Redirect(url) = delegation.start(&parent).unwrap();
+    let Outgoing::Redirect(url) = delegation.start(&parent).await.unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     let marker = r#"name="SAMLResponse" value=""#;
     let start = html.find(marker).unwrap() + marker.len();
@@ -339,12 +339,12 @@ async fn url_metadata_is_installed_kept_on_failure_and_unused_once_stale() {
         replay: &replay,
     };
     // Before the first fetch the IdP counts as unavailable (when_idp_down applies), not as an error.
-    let err = delegation.start(&ctx).unwrap_err();
+    let err = delegation.start(&ctx).await.unwrap_err();
     assert!(err.is_provider_down(), "{err:?}");
     assert!(delegation.probe().await.is_err());
 
     setup::refresh_once(&job, now()).await.unwrap();
-    let Outgoing::Redirect(to_idp) = delegation.start(&ctx).unwrap();
+    let Outgoing::Redirect(to_idp) = delegation.start(&ctx).await.unwrap();
     assert!(to_idp.starts_with(&format!("http://127.0.0.1:{}/sso/", idp.port)));
     assert!(delegation.probe().await.is_ok());
 
@@ -359,12 +359,18 @@ async fn url_metadata_is_installed_kept_on_failure_and_unused_once_stale() {
         ..job.clone()
     };
     assert!(setup::refresh_once(&impostor, now()).await.is_err());
-    assert!(delegation.start(&ctx).is_ok());
+    assert!(delegation.start(&ctx).await.is_ok());
 
     // Past its validUntil (24 h at pysaml2) the kept copy is no longer trusted.
     let later = Context {
         now: now() as u64 + 2 * 86400,
         ..ctx
     };
-    assert!(delegation.start(&later).unwrap_err().is_provider_down());
+    assert!(
+        delegation
+            .start(&later)
+            .await
+            .unwrap_err()
+            .is_provider_down()
+    );
 }

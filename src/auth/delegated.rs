@@ -15,12 +15,12 @@ use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgo
 use super::pending::{PendingLogin, PendingLogins};
 use super::post_binding;
 use super::registry::Registered;
-use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal, safe_return};
+use super::{AUTH_PREFIX, LoginFlow, read_form, refusal, safe_return};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::FailureKind;
 use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
 use crate::session::cookie::{self, CookieSpec};
-use crate::session::{SessionId, Store};
+use crate::session::{LoginOrigin, SessionId, Store};
 use crate::space::SpaceId;
 use crate::ui;
 use crate::web::{self, Body};
@@ -110,7 +110,7 @@ impl LoginFlow {
             now: self.clock.now(),
             replay: &self.replay,
         };
-        match registered.delegation.start(&ctx) {
+        match registered.delegation.start(&ctx).await {
             Ok(Outgoing::Redirect(location)) => {
                 let mut response = web::redirect(&location);
                 response
@@ -215,9 +215,10 @@ impl LoginFlow {
             Ok(authenticated) => {
                 let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
                     .and_then(SessionId::parse);
-                let origin = Origin {
+                let origin = LoginOrigin {
                     delegation: Some(delegation_id.to_owned()),
                     logout_index: authenticated.logout_index,
+                    logout_hint: authenticated.logout_hint,
                 };
                 self.finish_login(
                     space,
@@ -280,7 +281,7 @@ impl LoginFlow {
             now: self.clock.now(),
             replay: &self.replay,
         };
-        match registered.delegation.back_channel(&ctx, incoming) {
+        match registered.delegation.back_channel(&ctx, incoming).await {
             Ok(BackChannel::Logout { logout_index }) => {
                 if self.end_sessions(&logout_index, &ctx).await {
                     plain(StatusCode::OK, "OK")

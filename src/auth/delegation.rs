@@ -78,6 +78,9 @@ pub struct Authenticated {
     /// The handle a later back-channel logout will name (derived from the CAS ticket, SAML
     /// SessionIndex, OIDC `sid`); stored with the session.
     pub logout_index: Option<String>,
+    /// What the provider's own logout needs to recognise this login (the OIDC ID token for
+    /// `id_token_hint`); stored with the session and handed back to [`Delegation::logout`].
+    pub logout_hint: Option<String>,
 }
 
 /// What a back-channel message asks.
@@ -136,6 +139,14 @@ pub enum AuthError {
     /// The session store failed.
     #[error("stockage indisponible : {0}")]
     Store(String),
+}
+
+/// An identity PRONOTE would refuse (no categories, bad birth date…): the message names the field so
+/// the school's admin can fix the provider's configuration.
+impl From<crate::identity::mapping::MappingError> for AuthError {
+    fn from(err: crate::identity::mapping::MappingError) -> Self {
+        AuthError::IncompleteIdentity(err.to_string())
+    }
 }
 
 impl AuthError {
@@ -237,36 +248,12 @@ impl ReplayCache {
     }
 }
 
-impl ReplayCache {
-    /// Keep a small record under `id` until `ttl` for one later [`ReplayCache::take`] (what a SAML
-    /// LogoutRequest must name about a session).
-    pub async fn keep(
-        &self,
-        namespace: &str,
-        id: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<(), AuthError> {
-        self.store
-            .put_once(namespace, id, value, ttl)
-            .await
-            .map_err(|err| AuthError::Store(err.to_string()))
-    }
-
-    /// The record kept under `id`, once.
-    pub async fn take(&self, namespace: &str, id: &str) -> Result<Option<String>, AuthError> {
-        self.store
-            .take_once(namespace, id)
-            .await
-            .map_err(|err| AuthError::Store(err.to_string()))
-    }
-}
-
 /// One way to authenticate through an identity provider. See the module doc for when each method runs.
 pub trait Delegation: Send + Sync {
     /// Where to send the browser so that the provider authenticates the person. Called once per login,
     /// after the flow created the pending state; `ctx.callback_url` is where the provider must return.
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError>;
+    /// May wait for the provider (e.g. OIDC discovery right after start).
+    fn start(&self, ctx: &Context<'_>) -> impl Future<Output = Result<Outgoing, AuthError>> + Send;
 
     /// The browser came back: validate what it carries (server to server when the protocol says so)
     /// and say who the person is. Tokens are single use: check them with `ctx.replay`.
@@ -277,30 +264,20 @@ pub trait Delegation: Send + Sync {
     ) -> impl Future<Output = Result<Authenticated, AuthError>> + Send;
 
     /// Where to send the browser after the gateway's own logout, to end the provider's session too.
-    /// `None` (the default) ends at the gateway's "logged out" page.
-    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
+    /// `None` (the default) ends at the gateway's "logged out" page. `hint` is the session's
+    /// [`Authenticated::logout_hint`].
+    fn logout(&self, _ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         None
     }
 
-    /// [`Delegation::logout`] for a session opened with `logout_index`: protocols whose logout
-    /// message names the session (a SAML LogoutRequest) use it. The default ignores it.
-    fn logout_session(
-        &self,
-        ctx: &Context<'_>,
-        _logout_index: Option<&str>,
-    ) -> impl Future<Output = Option<String>> + Send {
-        let onward = self.logout(ctx);
-        async move { onward }
-    }
-
     /// A message from the provider outside any browser login (single logout). The default ignores
-    /// everything.
+    /// everything. May fetch from the provider (e.g. its new signing keys).
     fn back_channel(
         &self,
         _ctx: &Context<'_>,
         _request: &Incoming,
-    ) -> Result<BackChannel, AuthError> {
-        Ok(BackChannel::Ignored)
+    ) -> impl Future<Output = Result<BackChannel, AuthError>> + Send {
+        async { Ok(BackChannel::Ignored) }
     }
 
     /// Whether a callback without any pending login may go on (IdP-initiated SAML, opted in per

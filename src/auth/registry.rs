@@ -36,11 +36,11 @@ pub enum AnyDelegation {
 }
 
 impl Delegation for AnyDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.start(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.start(ctx),
-            AnyDelegation::Saml(saml) => saml.start(ctx),
+            AnyDelegation::Cas(cas) => cas.start(ctx).await,
+            AnyDelegation::Oidc(oidc) => oidc.start(ctx).await,
+            AnyDelegation::Saml(saml) => saml.start(ctx).await,
         }
     }
     async fn callback(
@@ -54,33 +54,22 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Saml(saml) => saml.callback(ctx, request).await,
         }
     }
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
         match self {
-            AnyDelegation::Cas(cas) => cas.logout(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.logout(ctx),
-            AnyDelegation::Saml(saml) => saml.logout(ctx),
+            AnyDelegation::Cas(cas) => cas.logout(ctx, hint),
+            AnyDelegation::Oidc(oidc) => oidc.logout(ctx, hint),
+            AnyDelegation::Saml(saml) => saml.logout(ctx, hint),
         }
     }
-    async fn logout_session(
-        &self,
-        ctx: &Context<'_>,
-        logout_index: Option<&str>,
-    ) -> Option<String> {
-        match self {
-            AnyDelegation::Cas(cas) => cas.logout_session(ctx, logout_index).await,
-            AnyDelegation::Oidc(oidc) => oidc.logout_session(ctx, logout_index).await,
-            AnyDelegation::Saml(saml) => saml.logout_session(ctx, logout_index).await,
-        }
-    }
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
     ) -> Result<BackChannel, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
-            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request),
-            AnyDelegation::Saml(saml) => saml.back_channel(ctx, request),
+            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request).await,
+            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request).await,
+            AnyDelegation::Saml(saml) => saml.back_channel(ctx, request).await,
         }
     }
     fn accepts_unsolicited(&self) -> bool {

@@ -25,10 +25,6 @@ use crate::identity::mapping::Category;
 use crate::identity::{Identity, MappedFields, Protocol};
 
 const REPLAY_NAMESPACE: &str = "saml-assertion";
-/// What an SP-initiated LogoutRequest must name, kept per session (by its logout index).
-const LOGOUT_NAMESPACE: &str = "saml-logout";
-/// Longer than any session lives (absolute timeout is 12 h by default).
-const LOGOUT_RECORD_TTL: Duration = Duration::from_secs(48 * 3600);
 /// RelayState of our LogoutRequests; the IdP's LogoutResponse only ends at the "logged out" page.
 const LOGOUT_RELAY_STATE: &str = "deconnexion";
 const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
@@ -198,7 +194,7 @@ fn to_auth_error(err: SamlError) -> AuthError {
     }
 }
 
-/// What our LogoutRequest names about a session: kept at login under its logout index.
+/// What our LogoutRequest names about a session: its logout hint, kept with the session.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct LogoutRecord {
     name_id: String,
@@ -214,7 +210,7 @@ fn iso_to_pronote(date: &str) -> String {
 }
 
 impl Delegation for SamlDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         let sp = self.usable(ctx.now)?;
         let settings = sp.settings();
         if ctx.callback_url != settings.acs_url {
@@ -283,38 +279,45 @@ impl Delegation for SamlDelegation {
             .as_deref()
             .or(assertion.name_id.as_deref());
         let logout_index = handle.map(|h| Self::logout_index(&assertion.issuer, h));
-        if let (Some(index), Some(name_id), Some(_)) = (
-            &logout_index,
-            &assertion.name_id,
-            &sp.settings().idp.slo_redirect,
-        ) {
-            let record = LogoutRecord {
+        // What our LogoutRequest will have to name, kept with the session (only when the IdP has an
+        // SLO endpoint to send it to).
+        let logout_hint = match (&assertion.name_id, &sp.settings().idp.slo_redirect) {
+            (Some(name_id), Some(_)) => serde_json::to_string(&LogoutRecord {
                 name_id: name_id.clone(),
                 format: assertion.name_id_format.clone(),
                 session_index: assertion.session_index.clone(),
-            };
-            let kept = match serde_json::to_string(&record) {
-                Ok(json) => ctx
-                    .replay
-                    .keep(LOGOUT_NAMESPACE, index, &json, LOGOUT_RECORD_TTL)
-                    .await
-                    .map_err(|err| err.to_string()),
-                Err(err) => Err(err.to_string()),
-            };
-            // Without it, logout still ends the gateway session; only the IdP's stays open.
-            if let Err(err) = kept {
-                tracing::warn!(error = %err, "session SAML non mémorisée pour la déconnexion unique");
-            }
-        }
+            })
+            .ok(),
+            _ => None,
+        };
         Ok(Authenticated {
             identity,
             logout_index,
+            logout_hint,
         })
     }
 
-    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
-        // EduConnect ends its session at its logout page (FrEduUrlRetour is its usual value); other IdPs
-        // need a LogoutRequest naming the session, which the flow does not hand us yet.
+    /// A signed LogoutRequest naming the session (from its logout hint) when the IdP has an SLO
+    /// endpoint; otherwise, for EduConnect, its logout page.
+    fn logout(&self, ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
+        let record = hint.and_then(|json| serde_json::from_str::<LogoutRecord>(json).ok());
+        if let (Some(record), Ok(sp)) = (record, self.usable(ctx.now))
+            && sp.settings().idp.slo_redirect.is_some()
+        {
+            match slo::logout_request(
+                sp.settings(),
+                &record.name_id,
+                record.format.as_deref(),
+                record.session_index.as_deref(),
+                LOGOUT_RELAY_STATE,
+                ctx.now as i64,
+            ) {
+                Ok(out) => return Some(out.url),
+                Err(err) => {
+                    tracing::warn!(code = err.code(), error = %err, "LogoutRequest SAML impossible")
+                }
+            }
+        }
         let idp = self.service_provider().map_or_else(
             || self.template.idp.entity_id.clone(),
             |sp| sp.settings().idp.entity_id.clone(),
@@ -328,45 +331,10 @@ impl Delegation for SamlDelegation {
         None
     }
 
-    async fn logout_session(
-        &self,
-        ctx: &Context<'_>,
-        logout_index: Option<&str>,
-    ) -> Option<String> {
-        if let (Some(index), Ok(sp)) = (logout_index, self.usable(ctx.now))
-            && sp.settings().idp.slo_redirect.is_some()
-        {
-            let record = match ctx.replay.take(LOGOUT_NAMESPACE, index).await {
-                Ok(Some(json)) => serde_json::from_str::<LogoutRecord>(&json).ok(),
-                Ok(None) => None,
-                Err(err) => {
-                    tracing::warn!(error = %err, "session SAML illisible pour la déconnexion unique");
-                    None
-                }
-            };
-            if let Some(record) = record {
-                match slo::logout_request(
-                    sp.settings(),
-                    &record.name_id,
-                    record.format.as_deref(),
-                    record.session_index.as_deref(),
-                    LOGOUT_RELAY_STATE,
-                    ctx.now as i64,
-                ) {
-                    Ok(out) => return Some(out.url),
-                    Err(err) => {
-                        tracing::warn!(code = err.code(), error = %err, "LogoutRequest SAML impossible")
-                    }
-                }
-            }
-        }
-        self.logout(ctx)
-    }
-
     /// A logout message from the IdP over HTTP-Redirect, through the browser: its LogoutRequest ends
     /// the sessions it names (by SessionIndex, else NameID) and is answered with our signed
     /// LogoutResponse; its LogoutResponse (to our own request) ends at the "logged out" page.
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
