@@ -21,12 +21,12 @@ const DELEGATIONS: &[(&str, &str, &str)] = &[
     (
         "signe",
         "signed",
-        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\n",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\", nom = \"urn:oid:2.5.4.4\", prenom = \"urn:oid:2.5.4.42\", categories = \"categories\" }\n",
     ),
     (
         "chiffre",
         "encrypted",
-        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\nencryption_keys = [{ key = \"FIX/sp2.key\", certificate = \"FIX/sp2.crt\" }, { key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\", nom = \"urn:oid:2.5.4.4\", prenom = \"urn:oid:2.5.4.42\", categories = \"categories\" }\nencryption_keys = [{ key = \"FIX/sp2.key\", certificate = \"FIX/sp2.crt\" }, { key = \"FIX/sp.key\", certificate = \"FIX/sp.crt\" }]\n",
     ),
     (
         "educonnect",
@@ -36,7 +36,7 @@ const DELEGATIONS: &[(&str, &str, &str)] = &[
     (
         "portail",
         "signed",
-        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\" }\nallow_unsolicited = true\n",
+        "attributes = { login = \"urn:oid:0.9.2342.19200300.100.1.1\", nom = \"urn:oid:2.5.4.4\", prenom = \"urn:oid:2.5.4.42\", categories = \"categories\" }\nallow_unsolicited = true\n",
     ),
     (
         "educonnect-parent",
@@ -302,6 +302,10 @@ async fn signed_encrypted_and_educonnect_logins_go_through_the_gateway() {
         assert_eq!(header(&headers, "x-passerelle-user"), "alice", "{id}");
         assert_eq!(header(&headers, "x-passerelle-protocol"), "saml");
         assert_eq!(header(&headers, "x-passerelle-space"), "eleve");
+        // The shared mapping layer reads the attributes the space file names.
+        assert_eq!(header(&headers, "x-passerelle-nom"), "Martin", "{id}");
+        assert_eq!(header(&headers, "x-passerelle-prenom"), "Alice", "{id}");
+        assert_eq!(header(&headers, "x-passerelle-categories"), "National_1");
     }
 
     // EduConnect-shaped: encrypted, OID attributes, FrEduCtId as the login, the profile as category.

@@ -181,7 +181,7 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
     let idp = start_idp();
     let mut s = sp_for(&idp, "educonnect-eleve").settings().clone();
     s.acs_url = ACS.into();
-    let delegation = SamlDelegation::new(s, true, None).unwrap();
+    let delegation = SamlDelegation::new(s, true, Default::default()).unwrap();
     let replay = redis_replay();
     let ctx = Context {
         space: SpaceId::Eleve,
@@ -317,7 +317,7 @@ async fn url_metadata_is_installed_kept_on_failure_and_unused_once_stale() {
         max_issue_age: std::time::Duration::from_secs(300),
         metadata_refresh: std::time::Duration::from_secs(3600),
         educonnect: false,
-        login_attribute: None,
+        mapping: Default::default(),
     };
     let delegation =
         setup::delegation(&config, ACS.into(), "https://passerelle.test/sls".into()).unwrap();

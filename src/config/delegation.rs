@@ -403,7 +403,10 @@ fn resolve_cas(
 }
 
 /// The entry's mapping rules; attribute names it leaves out are the protocol's usual ones.
-fn mapping_rules(entry: &DelegationEntry, protocol_names: &AttributeNames) -> MappingRules {
+pub(super) fn mapping_rules(
+    entry: &DelegationEntry,
+    protocol_names: &AttributeNames,
+) -> MappingRules {
     MappingRules {
         names: entry
             .attributes

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::model::DelegationEntry;
 use crate::auth::saml::{IdpMetadata, KeyPair, educonnect};
+use crate::identity::mapping::{AttributeNames, MappingRules};
 
 const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_ISSUE_AGE: Duration = Duration::from_secs(300);
@@ -41,8 +42,9 @@ pub struct SamlConfig {
     pub max_issue_age: Duration,
     pub metadata_refresh: Duration,
     pub educonnect: bool,
-    /// The attribute naming the person (`attributes.login`); `None` uses a persistent NameID.
-    pub login_attribute: Option<String>,
+    /// How the assertion's attributes become PRONOTE fields (not used with `educonnect`); without a
+    /// `login` attribute, a non-transient NameID names the person.
+    pub mapping: MappingRules,
 }
 
 pub fn resolve(
@@ -141,7 +143,8 @@ pub fn resolve(
             .metadata_refresh
             .map_or(DEFAULT_METADATA_REFRESH, |d| d.0),
         educonnect,
-        login_attribute: entry.attributes.as_ref().and_then(|a| a.login.clone()),
+        // SAML has no usual attribute names: only what the preset or the space file names.
+        mapping: super::delegation::mapping_rules(entry, &AttributeNames::default()),
     })
 }
 

@@ -98,8 +98,16 @@ server = Server(config=config)
 
 OID = "urn:oid:1.3.6.1.4.1.20326.10.999.1."
 USERS = {
-    "signed": {"urn:oid:0.9.2342.19200300.100.1.1": ["alice"], "urn:oid:2.5.4.4": ["Martin"]},
-    "encrypted": {"urn:oid:0.9.2342.19200300.100.1.1": ["alice"], "urn:oid:2.5.4.4": ["Martin"]},
+    # uid, sn, givenName and PRONOTE's categories, as an ENT releases them.
+    "signed": {
+        "urn:oid:0.9.2342.19200300.100.1.1": ["alice"],
+        "urn:oid:2.5.4.4": ["Martin"],
+        "urn:oid:2.5.4.42": ["Alice"],
+        "categories": ["National_1"],
+    },
+}
+USERS["encrypted"] = USERS["signed"]
+USERS |= {
     "educonnect-eleve": {
         OID + "57": ["a1" * 48],
         OID + "7": ["eleve2d"],

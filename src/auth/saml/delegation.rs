@@ -21,7 +21,7 @@ use super::verify::{ServiceProvider, VerifiedAssertion};
 use crate::auth::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
-use crate::identity::mapping::Category;
+use crate::identity::mapping::{Attributes, Category, MappingRules, map_attributes};
 use crate::identity::{Identity, MappedFields, Protocol};
 
 const REPLAY_NAMESPACE: &str = "saml-assertion";
@@ -40,8 +40,8 @@ pub struct SamlDelegation {
     current: Arc<RwLock<Option<Arc<ServiceProvider>>>>,
     /// Read the identity the EduConnect way (OIDs, `FrEduCtId`, profile must match the space).
     educonnect: bool,
-    /// Attribute naming the person; `None` uses a non-transient NameID.
-    login_attribute: Option<String>,
+    /// How attributes become PRONOTE fields (other IdPs than EduConnect).
+    mapping: MappingRules,
 }
 
 impl SamlDelegation {
@@ -49,10 +49,10 @@ impl SamlDelegation {
     pub fn new(
         settings: SpSettings,
         educonnect: bool,
-        login_attribute: Option<String>,
+        mapping: MappingRules,
     ) -> Result<Self, SamlError> {
         let delegation =
-            Self::awaiting_metadata(settings.clone(), Vec::new(), educonnect, login_attribute)?;
+            Self::awaiting_metadata(settings.clone(), Vec::new(), educonnect, mapping)?;
         delegation.install(settings.idp)?;
         Ok(delegation)
     }
@@ -63,7 +63,7 @@ impl SamlDelegation {
         template: SpSettings,
         pinned: Vec<Vec<u8>>,
         educonnect: bool,
-        login_attribute: Option<String>,
+        mapping: MappingRules,
     ) -> Result<Self, SamlError> {
         if educonnect {
             educonnect::settings_profile(&template)?;
@@ -73,7 +73,7 @@ impl SamlDelegation {
             pinned: Arc::new(pinned),
             current: Arc::new(RwLock::new(None)),
             educonnect,
-            login_attribute,
+            mapping,
         })
     }
 
@@ -159,23 +159,25 @@ impl SamlDelegation {
                 },
             });
         }
-        let login = match &self.login_attribute {
-            Some(name) => assertion.first(name).map(str::to_owned).ok_or_else(|| {
-                AuthError::IncompleteIdentity(format!("attribut « {name} » absent"))
-            })?,
-            // A transient NameID changes at every login: never an account key.
-            None => assertion
-                .name_id
-                .clone()
-                .filter(|_| assertion.name_id_format.as_deref() != Some(TRANSIENT))
-                .ok_or_else(|| {
-                    AuthError::IncompleteIdentity("NameID transitoire ou absent".into())
-                })?,
-        };
+        let attributes: Attributes = assertion
+            .attributes
+            .iter()
+            .flat_map(|(name, values)| {
+                values
+                    .iter()
+                    .map(move |value| (name.as_str(), value.as_str()))
+            })
+            .collect();
+        // A transient NameID changes at every login: never an account key.
+        let subject = assertion
+            .name_id
+            .as_deref()
+            .filter(|_| assertion.name_id_format.as_deref() != Some(TRANSIENT));
+        let mapped = map_attributes(subject, &attributes, &self.mapping)?;
         Ok(Identity {
-            login,
+            login: mapped.login,
             protocol: Protocol::Saml,
-            fields: MappedFields::default(),
+            fields: mapped.fields,
         })
     }
 }

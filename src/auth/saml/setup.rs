@@ -38,7 +38,7 @@ pub fn delegation(
         template,
         config.idp_certificates.clone(),
         config.educonnect,
-        config.login_attribute.clone(),
+        config.mapping.clone(),
     )?;
     if let IdpSource::File { first, .. } = &config.idp {
         delegation.install(first.clone())?;
