@@ -50,6 +50,14 @@ enum Command {
         #[command(subcommand)]
         command: PresetsCommand,
     },
+    /// Print what to type into PRONOTE's CAS delegation form for a space served by the CAS bridge.
+    CasBridge {
+        #[arg(long, short, env = "PASSERELLE_CONFIG")]
+        config: PathBuf,
+        /// The space (parent, eleve, professeur…).
+        #[arg(long)]
+        space: passerelle::space::SpaceId,
+    },
     /// Read an admin API token on standard input and print its SHA-256 for `[admin] token_sha256`.
     HashToken,
     /// List or lift IP suspensions through the admin API.
@@ -112,6 +120,7 @@ async fn main() -> ExitCode {
         Command::HashPassword => hash_password(),
         Command::Presets { dir, command } => presets(&dir, command),
         Command::HashToken => hash_token(),
+        Command::CasBridge { config, space } => cas_bridge_form(&config, space),
         Command::Suspensions {
             admin_url,
             token,
@@ -259,6 +268,27 @@ fn presets(dir: &std::path::Path, command: PresetsCommand) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+fn cas_bridge_form(path: &std::path::Path, space: passerelle::space::SpaceId) -> ExitCode {
+    let config = match load_or_report(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match passerelle::cas_server::admin_form::pronote_form(
+        &config.public_url,
+        config.cas_server.as_ref(),
+        space,
+    ) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use super::chooser::{Choice, direct_form_redirect, offers_a_choice};
 use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
 use super::pending::{PendingLogin, PendingLogins};
 use super::registry::Registered;
-use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal, safe_return};
+use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::FailureKind;
 use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
@@ -89,7 +89,7 @@ impl LoginFlow {
         if let Some(refused) = refusal(self.guard.check(client_ip).await) {
             return refused;
         }
-        let return_to = safe_return(space, requested);
+        let return_to = self.return_target(space, requested);
         let pending = PendingLogin::new(space, &first.id, &return_to);
         let cookie_value = match self.pending.begin(&pending).await {
             Ok(value) => value,
@@ -205,7 +205,7 @@ impl LoginFlow {
                     authenticated.identity,
                     client_ip,
                     previous,
-                    &safe_return(space, &pending.return_to),
+                    &self.return_target(space, &pending.return_to),
                     origin,
                 )
                 .await
@@ -311,7 +311,7 @@ impl LoginFlow {
             DirectLoginPolicy::WhenIdpDown | DirectLoginPolicy::Always
         );
         if err.is_provider_down() && fallback {
-            return direct_form_redirect(space, &safe_return(space, return_to));
+            return direct_form_redirect(space, &self.return_target(space, return_to));
         }
         let status = match err {
             AuthError::Unreachable(_) | AuthError::ProviderError(_) | AuthError::Malformed(_) => {

@@ -70,6 +70,9 @@ pub struct LoginFlow {
     /// `public_url` without its trailing slash: callback URLs are built from it.
     public_base: String,
     clock: Clock,
+    /// The CAS bridge's login path (`/cas/login`), when the bridge is on: a login started there
+    /// returns there to collect its ticket.
+    bridge_login: Option<String>,
 }
 
 impl LoginFlow {
@@ -95,6 +98,7 @@ impl LoginFlow {
             replay: ReplayCache::new(store),
             public_base: String::new(),
             clock: Clock::default(),
+            bridge_login: None,
             sessions,
             users,
             guard,
@@ -113,6 +117,29 @@ impl LoginFlow {
         self.public_base = public_url.as_str().trim_end_matches('/').to_owned();
         self.clock = clock;
         self
+    }
+
+    /// Let logins return to the CAS bridge's `login_path` (see [`LoginFlow::return_target`]).
+    pub fn with_bridge_login(mut self, login_path: String) -> Self {
+        self.bridge_login = Some(login_path);
+        self
+    }
+
+    /// Where a login may return: [`safe_return`]'s pages of the space, or the CAS bridge's login
+    /// path (which checks its `service` against the configured services before redirecting).
+    pub(crate) fn return_target(&self, space: SpaceId, candidate: &str) -> String {
+        let to_bridge = self.bridge_login.as_deref().is_some_and(|login| {
+            candidate
+                .strip_prefix(login)
+                .is_some_and(|rest| rest.starts_with('?'))
+                && candidate.parse::<http::uri::PathAndQuery>().is_ok()
+                && !candidate.contains(['\\', '#'])
+        });
+        if to_bridge {
+            candidate.to_owned()
+        } else {
+            safe_return(space, candidate)
+        }
     }
 
     /// The canonical callback URL of a delegation: the same string at start and at validation.
@@ -174,7 +201,7 @@ impl LoginFlow {
             .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "retour"))
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        let return_to = safe_return(space, &requested);
+        let return_to = self.return_target(space, &requested);
         // Reuse the browser's nonce so that two open tabs both keep a valid form.
         let existing = cookie::find(headers, &self.csrf_cookie).filter(|n| n.len() == 24);
         let nonce = existing.map_or_else(CsrfTokens::nonce, str::to_owned);
@@ -204,7 +231,7 @@ impl LoginFlow {
                 .unwrap_or_default()
         };
         let (login, password, token) = (field("login"), field("password"), field("csrf"));
-        let return_to = safe_return(space, &field("retour"));
+        let return_to = self.return_target(space, &field("retour"));
         let nonce = cookie::find(&parts.headers, &self.csrf_cookie).unwrap_or("");
         if !self.csrf.verify(nonce, space, &token) {
             tracing::info!(%client_ip, %space, "formulaire de connexion refusé : jeton CSRF invalide");

@@ -5,6 +5,7 @@
 //! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
 //! `Config` that passed validation, so a reload that fails keeps the old one.
 
+pub mod cas_bridge;
 pub mod delegation;
 mod env;
 mod load;
@@ -49,6 +50,8 @@ pub struct Config {
     pub users: Vec<UserEntry>,
     /// The ENT preset catalogue from `presets_dir`; empty when no catalogue is configured.
     pub presets: presets::Catalogue,
+    /// The CAS bridge (`[cas_server]`), when turned on.
+    pub cas_server: Option<cas_bridge::CasBridgeSettings>,
 }
 
 #[derive(Debug)]

@@ -46,6 +46,9 @@ pub struct GatewayFile {
     pub direct_login: DirectLoginSection,
     #[serde(default)]
     pub guard: GuardSection,
+    /// Passerelle as a CAS server for PRONOTE (docs/cas-bridge.md); absent: off.
+    #[serde(default)]
+    pub cas_server: Option<super::cas_bridge::CasServerSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -391,6 +394,9 @@ pub struct SpaceFile {
     /// Ways to log in through an identity provider (`[[delegation]]` tables), in the chooser's order.
     #[serde(default, rename = "delegation")]
     pub delegations: Vec<DelegationEntry>,
+    /// The services (PRONOTE's CAS client URLs) this space authenticates for the CAS bridge.
+    #[serde(default)]
+    pub cas_server: Option<super::cas_bridge::CasServiceEntry>,
 }
 
 /// Which protocol a delegation speaks.

@@ -15,6 +15,7 @@ use crate::auth::{
     AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
     SLO_PREFIX,
 };
+use crate::cas_server::CasBridge;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::signed_headers::HeaderSigner;
@@ -37,6 +38,8 @@ pub struct Gateway {
     pub(crate) proto: &'static str,
     /// `passerelle_requests_total`, one registered handle per label pair.
     pub(crate) requests: RequestCounters,
+    /// The CAS bridge (`[cas_server]`), when configured.
+    pub(crate) bridge: Option<CasBridge>,
 }
 
 /// Which part of the site a request was for, as a low-cardinality metrics label.
@@ -50,6 +53,14 @@ impl Gateway {
             client_ip::resolve(peer.ip(), request.headers(), &self.config.trusted_proxies);
         let (area, response) = if request.uri().path().starts_with(AUTH_PREFIX) {
             ("auth", self.auth_endpoint(request, client_ip).await)
+        } else if let Some(bridge) = &self.bridge
+            && bridge.owns(request.uri().path())
+        {
+            let spaces = &self.config.spaces;
+            (
+                "auth",
+                bridge.handle(&self.flow, spaces, request, client_ip).await,
+            )
         } else {
             self.site(request, client_ip).await
         };
@@ -62,7 +73,12 @@ impl Gateway {
     async fn auth_endpoint(&self, request: Request<Incoming>, client_ip: IpAddr) -> Response<Body> {
         let path = request.uri().path();
         if path == LOGOUT_PATH {
-            return self.flow.logout(request.headers(), client_ip).await;
+            let ended = CasBridge::session_key(&self.flow, request.headers());
+            let response = self.flow.logout(request.headers(), client_ip).await;
+            if let (Some(bridge), Some(key)) = (&self.bridge, ended) {
+                bridge.session_ended(&key).await;
+            }
+            return response;
         }
         for (prefix, is_slo) in [(CALLBACK_PREFIX, false), (SLO_PREFIX, true)] {
             let Some(rest) = path.strip_prefix(prefix) else {

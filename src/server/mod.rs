@@ -26,6 +26,7 @@ use crate::admin::{self, AdminState};
 use crate::auth::LoginFlow;
 use crate::auth::direct::UserDirectory;
 use crate::auth::registry::{BadDelegation, Delegations};
+use crate::cas_server::CasBridge;
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
 use crate::guard::{Guard, RedisGuardStore};
@@ -59,6 +60,8 @@ pub enum StartError {
     Delegation(#[from] BadDelegation),
     #[error(transparent)]
     Guard(#[from] crate::guard::GuardStoreError),
+    #[error("pont CAS : {0}")]
+    CasBridge(reqwest::Error),
     #[error("journal d'audit {path} : {source}")]
     Audit {
         path: std::path::PathBuf,
@@ -130,6 +133,20 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 source,
             }
         })?;
+    let bridge = config
+        .cas_server
+        .clone()
+        .map(|settings| {
+            CasBridge::new(
+                settings,
+                &config.public_url,
+                store.clone(),
+                clock.clone(),
+                config.session.absolute_timeout,
+            )
+        })
+        .transpose()
+        .map_err(StartError::CasBridge)?;
     let flow = LoginFlow::new(
         sessions,
         UserDirectory::new(&config.users),
@@ -147,6 +164,10 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         &config.public_url,
         clock.clone(),
     );
+    let flow = match &bridge {
+        Some(bridge) => flow.with_bridge_login(bridge.login_path()),
+        None => flow,
+    };
     let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
     let proto = if tls.is_some() || config.public_url.scheme() == "https" {
         "https"
@@ -160,6 +181,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         clock,
         proto,
         requests: request_metrics::RequestCounters::new(),
+        bridge,
         config: Arc::clone(&config),
     });
 
