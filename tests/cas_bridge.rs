@@ -654,3 +654,49 @@ async fn the_cli_prints_the_values_for_pronotes_cas_form() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("[cas_server]"));
     bridge.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_chooser_brings_the_person_back_to_the_bridge() {
+    let app = ServiceApp::start().await;
+    let upstream = Upstream::start().await;
+    let dead_cas = format!("http://127.0.0.1:{}/cas", cas_peer::free_port());
+    let parent = format!(
+        "published = true\ndirect_login = \"always\"\n[cas_server]\nservices = [\"{}\"]\n\
+         [[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\nlabel = \"ENT\"\nbase_url = \"{dead_cas}\"\n\
+         allow_insecure_http = true\n",
+        app.page("parent")
+    );
+    let bridge = bridge(
+        &app,
+        Setup::new(upstream.address),
+        Clock::default(),
+        &[("parent", parent)],
+    )
+    .await;
+    let service = app.page("parent");
+    let mut browser = Browser::new();
+    let login = client_login_url(&bridge.base, &service).await;
+    let chooser = browser.get(&login).await;
+    assert_eq!(chooser.status, 200, "the chooser: {}", chooser.body);
+    let retour = chooser
+        .body
+        .split("name=\"retour\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(retour.starts_with("/cas/login?service="), "{retour}");
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("via", "direct")
+        .append_pair("retour", &retour)
+        .finish();
+    let picked = browser
+        .get(&format!("{}/auth/start/parent?{query}", bridge.base))
+        .await;
+    let form = picked.location.expect("the direct form");
+    let back = direct_form(&mut browser, &bridge.base, &form).await;
+    assert_eq!(back, retour);
+    let ticket = ticket_of(&sso_ticket_location(&mut browser, &bridge.base, &back).await);
+    assert_parent_attributes(&client_verify(&bridge.base, "2", &service, &ticket).await);
+    bridge.running.shutdown().await;
+}

@@ -486,6 +486,56 @@ fn capitalise(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn flow(bridge_login: Option<&str>) -> LoginFlow {
+        use crate::session::{AnyStore, MemoryStore};
+        let clock = Clock::manual(1_000);
+        let settings = crate::config::SessionSettings {
+            cookie_name: "s".to_owned(),
+            idle_timeout: std::time::Duration::from_secs(60),
+            absolute_timeout: std::time::Duration::from_secs(600),
+            secure_cookie: true,
+            touch_interval: std::time::Duration::from_secs(60),
+        };
+        let store = AnyStore::Memory(MemoryStore::new(clock.clone()));
+        let guard = Guard::with_settings(Default::default(), clock.clone(), None);
+        let flow = LoginFlow::new(
+            Sessions::new(store, settings, clock),
+            UserDirectory::default(),
+            guard,
+            b"0123456789abcdef0123456789abcdef",
+            1024,
+        );
+        match bridge_login {
+            Some(path) => flow.with_bridge_login(path.to_owned()),
+            None => flow,
+        }
+    }
+
+    #[test]
+    fn logins_return_to_the_cas_bridge_only_when_it_is_on() {
+        let parent = SpaceId::Parent;
+        let back = "/cas/login?service=https%3A%2F%2Fpronote.example.fr%2Fpronote%2Fparent.html";
+        assert_eq!(flow(Some("/cas/login")).return_target(parent, back), back);
+        assert_eq!(
+            flow(None).return_target(parent, back),
+            "/pronote/parent.html"
+        );
+        for evil in [
+            "/cas/loginx?service=a",
+            "/cas/login",
+            "/cas/login/../../evil?x",
+            "//cas/login?service=a",
+            "https://evil.example/cas/login?service=a",
+            "/cas/login?service=a#\\evil",
+        ] {
+            assert_eq!(
+                flow(Some("/cas/login")).return_target(parent, evil),
+                "/pronote/parent.html",
+                "{evil}"
+            );
+        }
+    }
+
     #[test]
     fn return_targets_stay_on_the_space_pages() {
         let parent = SpaceId::Parent;

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{LOCATION, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use rand::RngCore;
@@ -51,11 +51,14 @@ pub(super) fn flag(pairs: &[(String, String)], name: &str) -> bool {
     param(pairs, name).is_some_and(|v| !v.eq_ignore_ascii_case("false"))
 }
 
-/// `service` with the ticket appended, byte for byte otherwise: the service validates with the URL
-/// it sent.
+/// `service` with the ticket appended to its query (before any fragment), byte for byte otherwise:
+/// the service validates with the URL it sent.
 fn with_ticket(service: &str, ticket: &str) -> String {
-    let separator = if service.contains('?') { '&' } else { '?' };
-    format!("{service}{separator}ticket={ticket}")
+    let (url, fragment) = service
+        .split_once('#')
+        .map_or((service, ""), |(url, _)| (url, &service[url.len()..]));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}ticket={ticket}{fragment}")
 }
 
 impl CasBridge {
@@ -238,7 +241,6 @@ impl CasBridge {
             for cookie in response.headers_mut().get_all(SET_COOKIE) {
                 redirect.headers_mut().append(SET_COOKIE, cookie.clone());
             }
-            debug_assert!(redirect.headers().contains_key(LOCATION));
             response = redirect;
         }
         response
@@ -258,6 +260,10 @@ mod tests {
         assert_eq!(
             with_ticket("https://p.example/pronote/parent.html?fd=1&x=%20", "ST-1"),
             "https://p.example/pronote/parent.html?fd=1&x=%20&ticket=ST-1"
+        );
+        assert_eq!(
+            with_ticket("https://p.example/pronote/#accueil", "ST-1"),
+            "https://p.example/pronote/?ticket=ST-1#accueil"
         );
     }
 }
