@@ -80,12 +80,23 @@ struct Bridge {
 }
 
 async fn bridge(app: &ServiceApp, setup: Setup, clock: Clock, spaces: &[(&str, String)]) -> Bridge {
+    bridge_with(app, setup, clock, spaces, "").await
+}
+
+/// [`bridge`] with more keys in the gateway's `[cas_server]` section.
+async fn bridge_with(
+    app: &ServiceApp,
+    setup: Setup,
+    clock: Clock,
+    spaces: &[(&str, String)],
+    cas_server: &str,
+) -> Bridge {
     passerelle::telemetry::metrics();
     let dir = tempfile::tempdir().unwrap();
     let mut setup = setup;
-    setup
-        .top_level
-        .push_str("\n[cas_server]\nticket_lifetime = \"10s\"\nlogout_timeout = \"2s\"\n");
+    setup.top_level.push_str(&format!(
+        "\n[cas_server]\nticket_lifetime = \"10s\"\nlogout_timeout = \"2s\"\n{cas_server}\n"
+    ));
     let path = setup.write(dir.path());
     let port = cas_peer::free_port();
     let written = std::fs::read_to_string(&path)
@@ -699,4 +710,51 @@ async fn the_chooser_brings_the_person_back_to_the_bridge() {
     let ticket = ticket_of(&sso_ticket_location(&mut browser, &bridge.base, &back).await);
     assert_parent_attributes(&client_verify(&bridge.base, "2", &service, &ticket).await);
     bridge.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_from_outside_the_allowed_sources_is_forbidden_and_spends_nothing() {
+    let app = ServiceApp::start().await;
+    let upstream = Upstream::start().await;
+    let prefix = common::unique_prefix("cas-bridge-sources");
+    let open = bridge(
+        &app,
+        Setup::new(upstream.address).redis(&prefix),
+        Clock::default(),
+        &[],
+    )
+    .await;
+    let closed = bridge_with(
+        &app,
+        Setup::new(upstream.address).redis(&prefix),
+        Clock::default(),
+        &[],
+        "validation_sources = [\"192.0.2.0/24\"]",
+    )
+    .await;
+    let service = app.page("parent");
+    let mut browser = Browser::new();
+    let ticket = direct_login_ticket(&mut browser, &closed, &service).await;
+    let http = common::client();
+    for endpoint in ["validate", "serviceValidate", "p3/serviceValidate"] {
+        let refused = http
+            .get(format!("{}/cas/{endpoint}", closed.base))
+            .query(&[("service", service.as_str()), ("ticket", &ticket)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{endpoint}");
+        let body = refused.text().await.unwrap();
+        if endpoint == "validate" {
+            assert_eq!(body, "no\n\n");
+        } else {
+            assert_eq!(refused_code(&body), "UNAUTHORIZED_SERVICE", "{endpoint}");
+        }
+    }
+    let saml = client_verify(&closed.base, "saml", &service, &ticket).await;
+    assert_eq!(saml["user"], Value::Null, "{saml}");
+    // Nothing was spent: an allowed validator (here the other replica) still gets the person.
+    assert_parent_attributes(&client_verify(&open.base, "3", &service, &ticket).await);
+    open.running.shutdown().await;
+    closed.running.shutdown().await;
 }

@@ -106,6 +106,7 @@ mod tests {
             prefix: "/cas".to_owned(),
             ticket_lifetime: std::time::Duration::from_secs(10),
             logout_timeout: std::time::Duration::from_secs(5),
+            validation_sources: Vec::new(),
             spaces: vec![SpaceBridge {
                 space: SpaceId::Parent,
                 services: vec![ServicePattern::Exact(

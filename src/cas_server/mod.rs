@@ -93,15 +93,20 @@ impl CasBridge {
         match endpoint {
             "/login" => self.login(flow, spaces, &request, client_ip).await,
             "/logout" => self.logout(flow, &request, client_ip).await,
-            "/validate" => self.validate(&request, validation::Flavour::Cas1).await,
+            "/validate" => {
+                self.validate(&request, validation::Flavour::Cas1, client_ip)
+                    .await
+            }
             // No proxy tickets are issued, so the proxy endpoints validate service tickets only.
             "/serviceValidate" | "/proxyValidate" => {
-                self.validate(&request, validation::Flavour::Cas2).await
+                self.validate(&request, validation::Flavour::Cas2, client_ip)
+                    .await
             }
             "/p3/serviceValidate" | "/p3/proxyValidate" => {
-                self.validate(&request, validation::Flavour::Cas3).await
+                self.validate(&request, validation::Flavour::Cas3, client_ip)
+                    .await
             }
-            "/samlValidate" => self.saml_validate(request).await,
+            "/samlValidate" => self.saml_validate(request, client_ip).await,
             _ => web::page(ui::not_found()),
         }
     }

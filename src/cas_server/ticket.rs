@@ -78,6 +78,8 @@ pub enum Refusal {
     InvalidTicket,
     #[error("ticket émis pour un autre service")]
     InvalidService,
+    #[error("adresse non autorisée à valider des tickets")]
+    UnauthorizedService,
     #[error("erreur interne")]
     InternalError,
 }
@@ -90,6 +92,7 @@ impl Refusal {
             Refusal::InvalidTicketSpec => "INVALID_TICKET_SPEC",
             Refusal::InvalidTicket => "INVALID_TICKET",
             Refusal::InvalidService => "INVALID_SERVICE",
+            Refusal::UnauthorizedService => "UNAUTHORIZED_SERVICE",
             Refusal::InternalError => "INTERNAL_ERROR",
         }
     }

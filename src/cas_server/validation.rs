@@ -5,6 +5,8 @@
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
+use std::net::IpAddr;
+
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
@@ -67,26 +69,40 @@ fn record(
     }
 }
 
+/// 403 for a caller outside `validation_sources`; every other answer, refusals included, is a 200
+/// (the CAS protocol carries refusals in the body).
+fn status_of(outcome: &Result<Grant, Refusal>) -> StatusCode {
+    match outcome {
+        Err(Refusal::UnauthorizedService) => StatusCode::FORBIDDEN,
+        _ => StatusCode::OK,
+    }
+}
+
 impl CasBridge {
     /// `GET /validate`, `/serviceValidate`, `/p3/serviceValidate`.
     pub(super) async fn validate(
         &self,
         request: &Request<Incoming>,
         flavour: Flavour,
+        client_ip: IpAddr,
     ) -> Response<Body> {
         let pairs: Vec<(String, String)> =
             url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
         let (ticket, service) = (param(&pairs, "ticket"), param(&pairs, "service"));
-        let outcome = self
-            .tickets
-            .redeem(ticket, service, flag(&pairs, "renew"))
-            .await;
+        let outcome = if self.settings.may_validate(client_ip) {
+            self.tickets
+                .redeem(ticket, service, flag(&pairs, "renew"))
+                .await
+        } else {
+            Err(Refusal::UnauthorizedService)
+        };
         record(flavour.label(), &outcome, service, ticket.unwrap_or(""));
+        let status = status_of(&outcome);
         let json = flavour != Flavour::Cas1
             && param(&pairs, "format").is_some_and(|f| f.eq_ignore_ascii_case("json"));
-        match (flavour, outcome) {
+        let mut response = match (flavour, outcome) {
             (Flavour::Cas1, Ok(grant)) => answer(
                 "text/plain; charset=utf-8",
                 responses::cas1_success(&grant.released),
@@ -116,11 +132,17 @@ impl CasBridge {
                 "application/xml; charset=utf-8",
                 responses::xml_failure(refusal),
             ),
-        }
+        };
+        *response.status_mut() = status;
+        response
     }
 
     /// `POST /samlValidate?TARGET=<service>` with a SOAP `samlp:Request`.
-    pub(super) async fn saml_validate(&self, request: Request<Incoming>) -> Response<Body> {
+    pub(super) async fn saml_validate(
+        &self,
+        request: Request<Incoming>,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
         let now = self.clock.now();
         let target = url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
             .find(|(k, _)| k == "TARGET")
@@ -146,6 +168,7 @@ impl CasBridge {
             Err(_) => None,
         };
         let outcome = match &ticket {
+            _ if !self.settings.may_validate(client_ip) => Err(Refusal::UnauthorizedService),
             Some(ticket) => {
                 self.tickets
                     .redeem(Some(ticket), target.as_deref(), false)
@@ -171,6 +194,8 @@ impl CasBridge {
             // `redeem` refuses a missing service, so a success always has one.
             (Ok(_), None) => saml11::failure(Refusal::InvalidRequest, None, now),
         };
-        answer("text/xml; charset=utf-8", body)
+        let mut response = answer("text/xml; charset=utf-8", body);
+        *response.status_mut() = status_of(&outcome);
+        response
     }
 }

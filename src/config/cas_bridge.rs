@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -30,6 +31,10 @@ pub struct CasServerSection {
     /// How long each single-logout call to a service may take.
     #[serde(default = "default_logout_timeout")]
     pub logout_timeout: HumanDuration,
+    /// Only these addresses may validate tickets (PRONOTE's servers); empty: any. Validation releases
+    /// names and birth dates, so a ticket leaked from a browser is worth nothing elsewhere.
+    #[serde(default)]
+    pub validation_sources: Vec<IpNet>,
 }
 
 fn default_prefix() -> Spanned<String> {
@@ -155,6 +160,8 @@ pub struct CasBridgeSettings {
     pub prefix: String,
     pub ticket_lifetime: Duration,
     pub logout_timeout: Duration,
+    /// Who may call the validation endpoints; empty: anyone.
+    pub validation_sources: Vec<IpNet>,
     /// In the order of [`SpaceId::ALL`]: the first space whose services match a URL owns it.
     pub spaces: Vec<SpaceBridge>,
 }
@@ -165,6 +172,15 @@ impl CasBridgeSettings {
         self.spaces
             .iter()
             .find(|space| space.services.iter().any(|p| p.matches(service)))
+    }
+
+    /// Whether `client` may validate tickets.
+    pub fn may_validate(&self, client: std::net::IpAddr) -> bool {
+        self.validation_sources.is_empty()
+            || self
+                .validation_sources
+                .iter()
+                .any(|net| net.contains(&client))
     }
 
     pub fn space(&self, space: SpaceId) -> Option<&SpaceBridge> {

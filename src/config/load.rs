@@ -170,6 +170,7 @@ fn cas_bridge_settings(
         prefix,
         ticket_lifetime,
         logout_timeout,
+        validation_sources: section.validation_sources.clone(),
         spaces,
     })
 }
