@@ -556,21 +556,23 @@ async fn cas_delegation_login_gives_a_ticket_with_the_ent_identity() {
          validation = \"samlValidate\"\nallow_insecure_http = true\ntimeout = \"5s\"\n",
         cas.base
     );
-    let eleve = format!(
-        "[cas_server]\nservices = [\"{}\"]\nattributes = [\"nom\", \"prenom\"]\n",
-        app.page("eleve")
+    // The ENT says "parent" (National_2): the parents' space, whose services get names and birth
+    // date but not the categories.
+    let parent = format!(
+        "[cas_server]\nservices = [\"{}\"]\nattributes = [\"nom\", \"prenom\", \"dateNaissance\"]\n",
+        app.page("parent")
     );
     let bridge = bridge(
         &app,
         Setup::new(upstream.address),
         Clock::default(),
         &[(
-            "eleve",
-            format!("published = true\ndirect_login = \"never\"\n{eleve}{delegation}"),
+            "parent",
+            format!("published = true\ndirect_login = \"never\"\n{parent}{delegation}"),
         )],
     )
     .await;
-    let service = app.page("eleve");
+    let service = app.page("parent");
     let mut browser = Browser::new();
     let login = client_login_url(&bridge.base, &service).await;
     let first = browser.get(&login).await;
@@ -581,7 +583,7 @@ async fn cas_delegation_login_gives_a_ticket_with_the_ent_identity() {
     );
     let callback = browser.cas_login(&to_cas).await;
     assert!(
-        callback.contains("/auth/callback/eleve/ent?ticket="),
+        callback.contains("/auth/callback/parent/ent?ticket="),
         "{callback}"
     );
     let back = browser.get(&callback).await;
@@ -595,9 +597,13 @@ async fn cas_delegation_login_gives_a_ticket_with_the_ent_identity() {
     assert_eq!(verified["attributes"]["nom"], "Martin", "{verified}");
     assert_eq!(verified["attributes"]["prenom"], "Claire", "{verified}");
     assert_eq!(
-        verified["attributes"].get("codePostal"),
+        verified["attributes"]["dateNaissance"], "12/05/1984",
+        "{verified}"
+    );
+    assert_eq!(
+        verified["attributes"].get("categories"),
         None,
-        "not released: {verified}"
+        "released by the ENT, not by this space: {verified}"
     );
     bridge.running.shutdown().await;
 }
