@@ -19,7 +19,7 @@ use rand::RngCore;
 use super::release::release;
 use super::ticket::Grant;
 use super::{CasBridge, ticket};
-use crate::auth::LoginFlow;
+use crate::auth::{LoginFlow, refusal};
 use crate::config::SpaceTable;
 use crate::config::cas_bridge::SpaceBridge;
 use crate::session::cookie;
@@ -94,6 +94,11 @@ impl CasBridge {
         if let Some((id, session)) = session {
             let fresh = renewed_since.is_some_and(|started| session.created_at >= started);
             if !renew || fresh {
+                // Single sign-on skips every other login step: the guard (suspension, rate limit)
+                // is asked here.
+                if let Some(refused) = refusal(flow.guard().check(client_ip).await) {
+                    return refused;
+                }
                 return self.grant(bridge, service, &id, &session, fresh).await;
             }
         }
