@@ -73,7 +73,10 @@ impl CasBridge {
         let Some(service) = param(&pairs, "service").filter(|s| !s.is_empty()) else {
             return web::page(ui::cas_service_refused());
         };
-        let Some(bridge) = self.settings.space_for(service) else {
+        // A service that cannot be a `Location` header (control or non-ASCII characters) could never
+        // receive its ticket.
+        let usable = http::HeaderValue::from_str(service).is_ok();
+        let Some(bridge) = self.settings.space_for(service).filter(|_| usable) else {
             tracing::warn!(%client_ip, service, "pont CAS : service non déclaré");
             return web::page(ui::cas_service_refused());
         };
