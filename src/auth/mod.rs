@@ -17,6 +17,8 @@ pub mod oidc;
 pub mod pending;
 pub mod registry;
 pub mod saml;
+pub mod wsfed;
+pub mod xmlsig;
 
 use std::net::IpAddr;
 

@@ -39,6 +39,16 @@ pub struct DelegationSettings {
 pub enum DelegationKind {
     Cas(CasSettings),
     Oidc(OidcSettings),
+    Wsfed(WsFedSettings),
+}
+
+/// A resolved WS-Federation delegation (see docs/wsfed.md): the STS metadata is read and the pinned
+/// certificates loaded at configuration time, so `passerelle check` reports them.
+#[derive(Debug, Clone)]
+pub struct WsFedSettings {
+    pub settings: crate::auth::wsfed::Settings,
+    pub rules: crate::identity::mapping::MappingRules,
+    pub sign_out: bool,
 }
 
 /// A resolved OpenID Connect delegation (see docs/oidc.md).
@@ -142,6 +152,7 @@ impl PresetSource for Catalogue {
             userinfo: false,
             provider_logout: false,
             discovery_ttl: None,
+            wsfed: None,
         })
     }
 }
@@ -218,6 +229,9 @@ pub fn resolve(
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
             DelegationProtocol::Oidc => {
                 resolve_oidc(file, entry, &mut at).map(DelegationKind::Oidc)
+            }
+            DelegationProtocol::Wsfed => {
+                super::wsfed::resolve(file, entry, &mut at).map(DelegationKind::Wsfed)
             }
         };
         if let (Some(kind), true) = (kind, problems.len() == before) {

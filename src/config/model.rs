@@ -399,6 +399,8 @@ pub struct SpaceFile {
 pub enum DelegationProtocol {
     Cas,
     Oidc,
+    /// WS-Federation passive requestor (ADFS, Entra ID…); its keys sit in `[delegation.wsfed]`.
+    Wsfed,
 }
 
 /// How an OpenID Connect delegation authenticates at the token endpoint.
@@ -542,7 +544,52 @@ pub struct DelegationEntry {
     pub provider_logout: bool,
     /// How long discovered metadata and keys are reused (default 1 h).
     #[serde(default)]
-    pub discovery_ttl: Option<HumanDuration>,
+    pub discovery_ttl: Option<HumanDuration>, // --- WS-Federation (docs/wsfed.md) ---
+    #[serde(default)]
+    pub wsfed: Option<WsFedEntry>,
+}
+
+/// The `[delegation.wsfed]` table of a `protocol = "wsfed"` delegation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsFedEntry {
+    /// `wtrealm`: the identifier the STS knows this gateway by; every token's audience must be it.
+    pub realm: Spanned<String>,
+    /// The STS's `FederationMetadata.xml`, saved to a file (relative to the space file).
+    pub metadata: Spanned<PathBuf>,
+    /// Pin the token-signing certificate(s) (PEM files): they replace the metadata's.
+    #[serde(default)]
+    pub certificates: Vec<Spanned<PathBuf>>,
+    /// Or pin by thumbprint (SHA-256 or SHA-1, hex): only the metadata's certificates that match.
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    /// `whr`: home-realm hint (skip the STS's realm discovery).
+    #[serde(default)]
+    pub home_realm: Option<String>,
+    /// `wfresh`: longest age of the STS authentication, in minutes (0 forces a new one).
+    #[serde(default)]
+    pub freshness: Option<u32>,
+    /// Accept RSA-SHA1 signatures (old ADFS farms only).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// Tolerated clock difference with the STS (default 60 s).
+    #[serde(default)]
+    pub clock_skew: Option<HumanDuration>,
+    /// Oldest token accepted, whatever its lifetime (default 1 h).
+    #[serde(default)]
+    pub max_token_age: Option<HumanDuration>,
+    /// The gateway's logout also signs out at the STS (`wa=wsignout1.0`).
+    #[serde(default)]
+    pub sign_out: bool,
+    /// Group claim values per PRONOTE profile, e.g. `{ National_3 = ["Professeurs"] }`.
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<
+        crate::identity::mapping::Category,
+        Vec<crate::identity::mapping::ValuePattern>,
+    >,
+    /// How PRONOTE matches a first connection: `identity` (default) or `product_id`.
+    #[serde(default)]
+    pub matching: Option<crate::identity::mapping::MatchingMode>,
 }
 
 /// The direct-login users file.
