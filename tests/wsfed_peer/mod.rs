@@ -163,10 +163,17 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(metadata: &str, extra_wsfed: &str) -> Self {
+        Self::start_with(metadata, extra_wsfed, "").await
+    }
+
+    /// Same, with extra top-level TOML in the gateway file (e.g. a `[guard]` table).
+    pub async fn start_with(metadata: &str, extra_wsfed: &str, top_level: &str) -> Self {
         passerelle::telemetry::metrics();
         let upstream = Upstream::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = Setup::new(upstream.address).write(dir.path());
+        let mut setup = Setup::new(upstream.address);
+        setup.top_level = top_level.to_owned();
+        let path = setup.write(dir.path());
         std::fs::write(dir.path().join("spaces/sts-metadata.xml"), metadata).expect("metadata");
         std::fs::write(
             dir.path().join("spaces/professeur.toml"),
