@@ -109,3 +109,111 @@ pub fn resolve(
         sign_out: wsfed.sign_out,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::delegation::{DelegationKind, resolve as resolve_space};
+    use crate::config::model::SpaceFile;
+    use crate::config::presets::Catalogue;
+
+    const CERT: &str = include_str!("../../tests/fixtures/saml/idp.crt");
+
+    fn metadata(endpoint: &str) -> String {
+        let b64: String = CERT.lines().filter(|l| !l.starts_with("-----")).collect();
+        format!(
+            r#"<EntityDescriptor entityID="http://adfs.exemple.fr/adfs/services/trust" xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{b64}</X509Certificate></X509Data></KeyInfo></KeyDescriptor><fed:PassiveRequestorEndpoint><EndpointReference xmlns="http://www.w3.org/2005/08/addressing"><Address>{endpoint}</Address></EndpointReference></fed:PassiveRequestorEndpoint></RoleDescriptor></EntityDescriptor>"#
+        )
+    }
+
+    fn load(dir: &Path, text: &str) -> (Vec<crate::config::DelegationSettings>, String) {
+        let file: SpaceFile = toml::from_str(text).expect("space file");
+        let mut problems = Vec::new();
+        let resolved = resolve_space(
+            &dir.join("professeur.toml"),
+            text,
+            file.delegations,
+            &Catalogue::default(),
+            &mut problems,
+        );
+        let all = problems.iter().map(ToString::to_string).collect::<Vec<_>>();
+        (resolved, all.join("\n"))
+    }
+
+    const HEAD: &str = "published = true\n[[delegation]]\nid = \"adfs\"\nprotocol = \"wsfed\"\n";
+
+    #[test]
+    fn a_wsfed_delegation_reads_its_metadata_and_profiles() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sts.xml"),
+            metadata("https://adfs.exemple.fr/adfs/ls/"),
+        )
+        .unwrap();
+        let (resolved, problems) = load(
+            dir.path(),
+            &format!(
+                "{HEAD}[delegation.wsfed]\nrealm = \"urn:pronote\"\nmetadata = \"sts.xml\"\n\
+                 home_realm = \"urn:ad\"\nprofiles = {{ National_3 = [\"Professeurs\"] }}\n"
+            ),
+        );
+        assert!(problems.is_empty(), "{problems}");
+        let DelegationKind::Wsfed(wsfed) = &resolved[0].kind else {
+            panic!("WS-Fed expected");
+        };
+        let s = &wsfed.settings;
+        assert_eq!(s.realm, "urn:pronote");
+        assert_eq!(
+            s.sts.entity_id,
+            "http://adfs.exemple.fr/adfs/services/trust"
+        );
+        assert_eq!(s.sts.passive_endpoint, "https://adfs.exemple.fr/adfs/ls/");
+        assert_eq!(s.home_realm.as_deref(), Some("urn:ad"));
+        let teacher: Vec<_> = wsfed
+            .rules
+            .categories
+            .categories_of("professeurs")
+            .collect();
+        assert_eq!(teacher, [crate::identity::mapping::Category::Enseignant]);
+        assert_eq!(
+            wsfed.rules.names.categories.as_deref(),
+            Some("http://schemas.xmlsoap.org/claims/Group")
+        );
+    }
+
+    #[test]
+    fn problems_point_at_the_wsfed_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("http.xml"),
+            metadata("http://adfs.exemple.fr/adfs/ls/"),
+        )
+        .unwrap();
+        let (_, problems) = load(dir.path(), HEAD);
+        assert!(problems.contains("[delegation.wsfed] exigée"), "{problems}");
+        let (_, problems) = load(
+            dir.path(),
+            &format!("{HEAD}[delegation.wsfed]\nrealm = \"urn:p\"\nmetadata = \"absent.xml\"\n"),
+        );
+        assert!(problems.contains(":7:"), "{problems}");
+        let (_, problems) = load(
+            dir.path(),
+            &format!("{HEAD}[delegation.wsfed]\nrealm = \"urn:p\"\nmetadata = \"http.xml\"\n"),
+        );
+        assert!(problems.contains("https:// exigé"), "{problems}");
+        let (_, problems) = load(
+            dir.path(),
+            &format!(
+                "{HEAD}allow_insecure_http = true\n[delegation.wsfed]\nrealm = \"urn:p\"\n\
+                 metadata = \"http.xml\"\nthumbprints = [\"00ff\"]\n"
+            ),
+        );
+        assert!(problems.contains("empreintes"), "{problems}");
+        assert!(
+            toml::from_str::<SpaceFile>(&format!(
+                "{HEAD}[delegation.wsfed]\nrealm = \"urn:p\"\nmetadata = \"x\"\nrelam = \"typo\"\n"
+            ))
+            .is_err()
+        );
+    }
+}

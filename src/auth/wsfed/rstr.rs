@@ -201,3 +201,96 @@ pub(crate) fn instant(text: &str) -> Result<i64, WsFedError> {
         .map(|t| t.timestamp())
         .map_err(|_| WsFedError::Malformed(format!("date illisible « {} »", text.trim())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIG: &str = r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_a1"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"##;
+
+    fn saml11(inner: &str) -> String {
+        format!(
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" MajorVersion="1" MinorVersion="1" AssertionID="_a1" Issuer="urn:sts">{inner}</saml:Assertion>"#
+        )
+    }
+
+    fn rstr(ns: &str, body: &str) -> String {
+        format!(
+            r#"<t:RequestSecurityTokenResponse xmlns:t="{ns}">{body}</t:RequestSecurityTokenResponse>"#
+        )
+    }
+
+    fn token(extra: &str) -> String {
+        rstr(
+            NS_TRUST_2005,
+            &format!(
+                "<t:RequestedSecurityToken>{}</t:RequestedSecurityToken>{extra}",
+                saml11(SIG)
+            ),
+        )
+    }
+
+    fn code(xml: &str) -> &'static str {
+        parse(xml, false, 64 * 1024).map_or_else(|e| e.code(), |_| "ok")
+    }
+
+    #[test]
+    fn a_well_shaped_response_yields_the_standalone_assertion() {
+        let parsed = parse(
+            &token("<t:TokenType>urn:oasis:names:tc:SAML:1.0:assertion</t:TokenType>"),
+            false,
+            64 * 1024,
+        )
+        .expect("shape");
+        assert_eq!(parsed.kind, TokenKind::Saml11);
+        assert!(parsed.assertion.starts_with("<saml:Assertion"));
+        assert!(parsed.assertion.ends_with("</saml:Assertion>"));
+    }
+
+    #[test]
+    fn wrappers_that_contradict_or_hide_the_token_are_refused() {
+        assert_eq!(code(&rstr("urn:autre", "")), "wsfed_malformed");
+        assert_eq!(
+            code(&token("<t:KeyType>urn:symmetric</t:KeyType>")),
+            "wsfed_not_bearer"
+        );
+        assert_eq!(
+            code(&token(
+                "<t:TokenType>urn:oasis:names:tc:SAML:2.0:assertion</t:TokenType>"
+            )),
+            "wsfed_token_shape"
+        );
+        assert_eq!(
+            code(&rstr(NS_TRUST_2005, &saml11(SIG))),
+            "wsfed_missing",
+            "assertion outside RequestedSecurityToken"
+        );
+        let unsigned = rstr(
+            NS_TRUST_2005,
+            &format!(
+                "<t:RequestedSecurityToken>{}</t:RequestedSecurityToken>",
+                saml11("")
+            ),
+        );
+        assert_eq!(code(&unsigned), "wsfed_token_shape");
+        let misplaced = rstr(
+            NS_TRUST_2005,
+            &format!(
+                "<t:RequestedSecurityToken>{}</t:RequestedSecurityToken>{SIG}",
+                saml11("")
+            ),
+        );
+        assert_eq!(code(&misplaced), "wsfed_signature_shape");
+        let collection = format!(
+            r#"<t:RequestSecurityTokenResponseCollection xmlns:t="{NS_TRUST_13}"><t:RequestSecurityTokenResponse/><t:RequestSecurityTokenResponse/></t:RequestSecurityTokenResponseCollection>"#
+        );
+        assert_eq!(code(&collection), "wsfed_token_shape");
+        assert_eq!(code(&token("<!-- x -->")), "wsfed_comment");
+        assert_eq!(
+            code(&token(
+                "<t:Lifetime><wsu:Expires xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\">hier</wsu:Expires></t:Lifetime>"
+            )),
+            "wsfed_malformed"
+        );
+    }
+}
