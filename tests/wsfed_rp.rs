@@ -21,11 +21,17 @@ async fn log_in(token: &str) -> (Gateway, Browser, Sts) {
     let gateway = Gateway::start(&sts.metadata().await, "").await;
     let mut browser = Browser::new();
     let (to_sts, wctx) = gateway.begin(&mut browser).await;
+    log_in_at(&gateway, &mut browser, &sts, &to_sts, &wctx).await;
+    (gateway, browser, sts)
+}
+
+/// From the sign-in redirect `to_sts` (carrying `wctx`) to a session in the teachers' space.
+async fn log_in_at(gateway: &Gateway, browser: &mut Browser, sts: &Sts, to_sts: &str, wctx: &str) {
     assert!(
         to_sts.starts_with(&format!("{}/wsfed?wa=wsignin1.0&", sts.base)),
         "{to_sts}"
     );
-    let sign_in = url::Url::parse(&to_sts).expect("sign-in URL");
+    let sign_in = url::Url::parse(to_sts).expect("sign-in URL");
     let param = |name: &str| {
         sign_in
             .query_pairs()
@@ -39,7 +45,7 @@ async fn log_in(token: &str) -> (Gateway, Browser, Sts) {
         format!("http://127.0.0.1:8080{CALLBACK_PATH}")
     );
 
-    let form = browser.get(&to_sts).await;
+    let form = browser.get(to_sts).await;
     assert_eq!(form.status(), 200);
     let html = form.text().await.expect("login form");
     let mut fields: Vec<(String, String)> = ["wtrealm", "wreply", "wctx"]
@@ -64,9 +70,7 @@ async fn log_in(token: &str) -> (Gateway, Browser, Sts) {
     );
     let wresult = hidden_input(&auto_post, "wresult");
 
-    let back = gateway
-        .post_token(&mut browser, &wresult, Some(&wctx))
-        .await;
+    let back = gateway.post_token(browser, &wresult, Some(wctx)).await;
     assert_eq!(location(&back), "/pronote/professeur.html");
     let proxied = browser
         .get(&format!("{}/pronote/professeur.html", gateway.base))
@@ -92,7 +96,6 @@ async fn log_in(token: &str) -> (Gateway, Browser, Sts) {
     assert_eq!(header("x-passerelle-prenom"), "Claire");
     assert_eq!(header("x-passerelle-date-naissance"), "03/02/1980");
     assert_eq!(header("x-passerelle-code-postal"), "75011");
-    (gateway, browser, sts)
 }
 
 #[tokio::test]
@@ -136,4 +139,36 @@ async fn signout_cleanup_from_the_sts_ends_the_session_at_once() {
         .get(&format!("{}/pronote/professeur.html", gateway.base))
         .await;
     assert!(again.status().is_redirection(), "the session is gone");
+}
+
+#[tokio::test]
+async fn metadata_fetched_from_the_sts_url_lets_a_teacher_log_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SigningKey::generate(dir.path(), "sts");
+    let sts = Sts::start(&key, "saml20");
+    let url = format!(
+        "{}/FederationMetadata/2007-06/FederationMetadata.xml",
+        sts.base
+    );
+    let gateway = Gateway::start(&url, "").await;
+    // The metadata is fetched in the background at start; until then the STS counts as unreachable.
+    let mut browser = Browser::new();
+    let page = format!("{}/pronote/professeur.html", gateway.base);
+    let mut to_sts = String::new();
+    for _ in 0..50 {
+        let response = browser.get(&page).await;
+        if response.status().is_redirection() {
+            to_sts = location(&response);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(to_sts.starts_with(&sts.base), "{to_sts}");
+    let wctx = url::Url::parse(&to_sts)
+        .expect("sign-in URL")
+        .query_pairs()
+        .find(|(k, _)| k == "wctx")
+        .map(|(_, v)| v.into_owned())
+        .expect("wctx");
+    log_in_at(&gateway, &mut browser, &sts, &to_sts, &wctx).await;
 }

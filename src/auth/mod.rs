@@ -13,6 +13,7 @@ pub mod csrf;
 mod delegated;
 pub mod delegation;
 pub mod direct;
+pub mod metadata_fetch;
 pub mod oidc;
 pub mod pending;
 pub mod registry;

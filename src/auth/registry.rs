@@ -182,6 +182,7 @@ impl Delegations {
                         wsfed.settings.clone(),
                         wsfed.rules.clone(),
                         wsfed.sign_out,
+                        wsfed.metadata_url.clone(),
                     )),
                 };
                 by_id.insert(

@@ -46,7 +46,9 @@ pub enum DelegationKind {
 /// certificates loaded at configuration time, so `passerelle check` reports them.
 #[derive(Debug, Clone)]
 pub struct WsFedSettings {
+    /// The verification settings; with `metadata_url`, their `sts` is empty until the first fetch.
     pub settings: crate::auth::wsfed::Settings,
+    pub metadata_url: Option<crate::auth::wsfed::metadata::MetadataUrl>,
     pub rules: crate::identity::mapping::MappingRules,
     pub sign_out: bool,
 }

@@ -555,8 +555,12 @@ pub struct DelegationEntry {
 pub struct WsFedEntry {
     /// `wtrealm`: the identifier the STS knows this gateway by; every token's audience must be it.
     pub realm: Spanned<String>,
-    /// The STS's `FederationMetadata.xml`, saved to a file (relative to the space file).
+    /// The STS's `FederationMetadata.xml`: a saved file (relative to the space file), or its
+    /// `https://` URL, fetched at start and every `metadata_refresh`.
     pub metadata: Spanned<PathBuf>,
+    /// How often metadata fetched from an URL is fetched again (default 24 h).
+    #[serde(default)]
+    pub metadata_refresh: Option<HumanDuration>,
     /// Pin the token-signing certificate(s) (PEM files): they replace the metadata's.
     #[serde(default)]
     pub certificates: Vec<Spanned<PathBuf>>,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::delegation::WsFedSettings;
 use super::model::DelegationEntry;
+use crate::auth::wsfed::metadata::{MetadataUrl, Pins};
 use crate::auth::wsfed::{Settings, StsMetadata};
 use crate::identity::mapping::{AttributeNames, CategoryValues, MappingRules};
 
@@ -43,48 +44,78 @@ pub fn resolve(
         at(wsfed.realm.span(), "realm vide".to_owned());
         return None;
     }
-    let metadata_path = dir.join(wsfed.metadata.get_ref());
-    let mut sts = match StsMetadata::from_file(&metadata_path) {
-        Ok(sts) => sts,
-        Err(err) => {
+    let mut pins = Pins {
+        certificates: Vec::new(),
+        thumbprints: wsfed.thumbprints.clone(),
+    };
+    for path in &wsfed.certificates {
+        match std::fs::read(dir.join(path.get_ref())) {
+            Ok(pem) if openssl::x509::X509::from_pem(&pem).is_ok() => pins.certificates.push(pem),
+            Ok(_) => {
+                at(path.span(), "certificat PEM illisible".to_owned());
+                return None;
+            }
+            Err(err) => {
+                at(path.span(), format!("certificat illisible : {err}"));
+                return None;
+            }
+        }
+    }
+    let location = wsfed.metadata.get_ref().to_string_lossy();
+    let (sts, metadata_url) = if location.starts_with("https://") || location.starts_with("http://")
+    {
+        let Ok(url) = url::Url::parse(&location) else {
+            at(
+                wsfed.metadata.span(),
+                format!("URL de métadonnées invalide « {location} »"),
+            );
+            return None;
+        };
+        if url.scheme() != "https" && !entry.allow_insecure_http {
+            at(
+                wsfed.metadata.span(),
+                "métadonnées non chiffrées : https:// exigé (allow_insecure_http = true seulement \
+                 pour un essai local)"
+                    .to_owned(),
+            );
+        }
+        let refresh = wsfed
+            .metadata_refresh
+            .map_or(Duration::from_secs(24 * 3600), |d| d.0)
+            .max(Duration::from_secs(60));
+        let source = MetadataUrl {
+            url: url.into(),
+            refresh,
+            pins,
+        };
+        // Fetched by the running gateway; `passerelle check` stays offline.
+        (StsMetadata::default(), Some(source))
+    } else {
+        let mut sts = match StsMetadata::from_file(&dir.join(wsfed.metadata.get_ref())) {
+            Ok(sts) => sts,
+            Err(err) => {
+                at(wsfed.metadata.span(), err.to_string());
+                return None;
+            }
+        };
+        let insecure =
+            url::Url::parse(&sts.passive_endpoint).map_or(true, |url| url.scheme() != "https");
+        if insecure && !entry.allow_insecure_http {
+            at(
+                wsfed.metadata.span(),
+                format!(
+                    "point d'accès passif non chiffré « {} » : https:// exigé (allow_insecure_http = \
+                     true seulement pour un essai local)",
+                    sts.passive_endpoint
+                ),
+            );
+        }
+        if let Err(err) = pins.apply(&mut sts) {
             at(wsfed.metadata.span(), err.to_string());
             return None;
         }
+        (sts, None)
     };
-    let insecure =
-        url::Url::parse(&sts.passive_endpoint).map_or(true, |url| url.scheme() != "https");
-    if insecure && !entry.allow_insecure_http {
-        at(
-            wsfed.metadata.span(),
-            format!(
-                "point d'accès passif non chiffré « {} » : https:// exigé (allow_insecure_http = true \
-                 seulement pour un essai local)",
-                sts.passive_endpoint
-            ),
-        );
-    }
-    if !wsfed.certificates.is_empty() {
-        let mut pems = Vec::new();
-        for path in &wsfed.certificates {
-            match std::fs::read(dir.join(path.get_ref())) {
-                Ok(pem) => pems.push(pem),
-                Err(err) => {
-                    at(path.span(), format!("certificat illisible : {err}"));
-                    return None;
-                }
-            }
-        }
-        if let Err(err) = sts.pin_certificates(&pems) {
-            at(wsfed.certificates[0].span(), err.to_string());
-            return None;
-        }
-    }
-    if !wsfed.thumbprints.is_empty()
-        && let Err(err) = sts.pin_thumbprints(&wsfed.thumbprints)
-    {
-        at(wsfed.metadata.span(), err.to_string());
-        return None;
-    }
     let mut settings = Settings::new(realm, sts);
     settings.home_realm = wsfed.home_realm.clone();
     settings.freshness = wsfed.freshness;
@@ -105,6 +136,7 @@ pub fn resolve(
     };
     Some(WsFedSettings {
         settings,
+        metadata_url,
         rules,
         sign_out: wsfed.sign_out,
     })

@@ -162,6 +162,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// `metadata`: the STS metadata document, or its `http://` URL.
     pub async fn start(metadata: &str, extra_wsfed: &str) -> Self {
         Self::start_with(metadata, extra_wsfed, "").await
     }
@@ -174,7 +175,13 @@ impl Gateway {
         let mut setup = Setup::new(upstream.address);
         setup.top_level = top_level.to_owned();
         let path = setup.write(dir.path());
-        std::fs::write(dir.path().join("spaces/sts-metadata.xml"), metadata).expect("metadata");
+        // An URL is configured as such (fetched by the gateway); a document is saved to a file.
+        let location = if metadata.starts_with("http://") {
+            metadata.to_owned()
+        } else {
+            std::fs::write(dir.path().join("spaces/sts-metadata.xml"), metadata).expect("metadata");
+            "sts-metadata.xml".to_owned()
+        };
         std::fs::write(
             dir.path().join("spaces/professeur.toml"),
             format!(
@@ -182,7 +189,7 @@ impl Gateway {
                  protocol = \"wsfed\"\nallow_insecure_http = true\n[delegation.attributes]\n\
                  date_naissance = \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/dateofbirth\"\n\
                  code_postal = \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/postalcode\"\n\
-                 [delegation.wsfed]\nrealm = \"{REALM}\"\nmetadata = \"sts-metadata.xml\"\n\
+                 [delegation.wsfed]\nrealm = \"{REALM}\"\nmetadata = \"{location}\"\n\
                  sign_out = true\nprofiles = {{ National_3 = [\"Professeurs\"] }}\n{extra_wsfed}"
             ),
         )

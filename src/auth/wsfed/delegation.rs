@@ -2,13 +2,20 @@
 //! state travels as `wctx` and must come back unchanged; the token is verified off the async runtime
 //! (libxmlsec1 blocks), its assertion ID is single use across replicas, and its claims go through the
 //! shared identity mapping (group claim values → PRONOTE categories → spaces, in the shared callback).
+//!
+//! When the STS metadata comes from an URL, it is fetched in the background at start and every
+//! `refresh`; a failed fetch keeps the last good copy. Until a first copy arrives, logins answer
+//! "provider unreachable" (which `when_idp_down` turns into the direct form).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 
 use super::error::WsFedError;
+use super::metadata::MetadataUrl;
 use super::signin::{self, WSIGNIN};
 use super::{Settings, token};
 use crate::auth::LOGOUT_PATH;
@@ -21,28 +28,83 @@ use crate::identity::{Identity, Protocol};
 /// One `[[delegation]]` with `protocol = "wsfed"`.
 #[derive(Debug, Clone)]
 pub struct WsFedDelegation {
-    settings: Arc<Settings>,
+    /// The current settings; their `sts` is replaced by each metadata refresh.
+    settings: Arc<ArcSwap<Settings>>,
+    source: Option<Arc<MetadataUrl>>,
+    /// Whether the refresh loop runs (started once, from inside the runtime).
+    refreshing: Arc<AtomicBool>,
     rules: MappingRules,
     /// The gateway's logout also signs out at the STS (`wa=wsignout1.0`).
     sign_out: bool,
 }
 
 impl WsFedDelegation {
-    pub fn new(settings: Settings, rules: MappingRules, sign_out: bool) -> Self {
-        WsFedDelegation {
-            settings: Arc::new(settings),
+    /// `source`: where to fetch the STS metadata from (then `settings.sts` may be empty until the
+    /// first fetch). Inside a Tokio runtime the fetch loop starts at once.
+    pub fn new(
+        settings: Settings,
+        rules: MappingRules,
+        sign_out: bool,
+        source: Option<MetadataUrl>,
+    ) -> Self {
+        let delegation = WsFedDelegation {
+            settings: Arc::new(ArcSwap::from_pointee(settings)),
+            source: source.map(Arc::new),
+            refreshing: Arc::new(AtomicBool::new(false)),
             rules,
             sign_out,
-        }
+        };
+        delegation.keep_fresh();
+        delegation
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// The settings, once the STS metadata is known.
+    pub fn settings(&self) -> Option<Arc<Settings>> {
+        let settings = self.settings.load_full();
+        (!settings.sts.signing_certs.is_empty()).then_some(settings)
+    }
+
+    /// Fetches the metadata again now (when it comes from an URL).
+    pub async fn refresh(&self) -> Result<(), WsFedError> {
+        if let Some(source) = &self.source {
+            store(&self.settings, source.fetch().await?);
+        }
+        Ok(())
+    }
+
+    fn keep_fresh(&self) {
+        let (Some(source), Ok(runtime)) =
+            (self.source.clone(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        if self.refreshing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // Weak: the loop ends with the last clone of the delegation.
+        let settings: Weak<ArcSwap<Settings>> = Arc::downgrade(&self.settings);
+        runtime.spawn(async move {
+            loop {
+                let fetched = source.fetch().await;
+                let Some(settings) = settings.upgrade() else {
+                    return;
+                };
+                match fetched {
+                    Ok(sts) => store(&settings, sts),
+                    Err(err) => {
+                        tracing::warn!(url = %source.url, code = err.code(), error = %err, "métadonnées WS-Federation non rafraîchies (dernière copie gardée)");
+                    }
+                }
+                drop(settings);
+                tokio::time::sleep(source.refresh).await;
+            }
+        });
     }
 
     /// Checks `wctx` against the pending state, then verifies the posted `wresult`.
     pub async fn verify(
         &self,
+        settings: Arc<Settings>,
         state: &str,
         request: &Incoming,
         now: u64,
@@ -59,11 +121,23 @@ impl WsFedDelegation {
             _ => return Err(WsFedError::Context),
         }
         let wresult = form("wresult").ok_or(WsFedError::Missing("wresult"))?;
-        let settings = Arc::clone(&self.settings);
         tokio::task::spawn_blocking(move || token::verify(&wresult, &settings, now as i64))
             .await
             .map_err(|_| WsFedError::Signature)?
     }
+
+    fn ready(&self) -> Result<Arc<Settings>, AuthError> {
+        self.settings().ok_or_else(|| {
+            self.keep_fresh();
+            AuthError::Unreachable("métadonnées WS-Federation pas encore chargées".to_owned())
+        })
+    }
+}
+
+fn store(settings: &ArcSwap<Settings>, sts: super::StsMetadata) {
+    let mut next = Settings::clone(&settings.load());
+    next.sts = sts;
+    settings.store(Arc::new(next));
 }
 
 /// The shared flow's view of a refused token: counted by the guard unless the metadata is at fault.
@@ -78,7 +152,7 @@ fn auth_error(err: &WsFedError) -> AuthError {
 
 impl Delegation for WsFedDelegation {
     fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
-        signin::signin_url(&self.settings, ctx.callback_url, ctx.state, ctx.now)
+        signin::signin_url(&*self.ready()?, ctx.callback_url, ctx.state, ctx.now)
             .map(Outgoing::Redirect)
             .map_err(|err| AuthError::Malformed(format!("point d'accès WS-Federation : {err}")))
     }
@@ -94,8 +168,9 @@ impl Delegation for WsFedDelegation {
         {
             return Err(AuthError::MissingToken);
         }
+        let settings = self.ready()?;
         let verified = self
-            .verify(ctx.state, request, ctx.now)
+            .verify(settings, ctx.state, request, ctx.now)
             .await
             .map_err(|err| auth_error(&err))?;
         // Single use, across replicas; keyed by a hash of (issuer, assertion id), never the token.
@@ -127,7 +202,7 @@ impl Delegation for WsFedDelegation {
         let mut back = url::Url::parse(ctx.callback_url).ok()?;
         back.set_path(LOGOUT_PATH);
         back.set_query(None);
-        signin::signout_url(&self.settings, back.as_str()).ok()
+        signin::signout_url(&*self.settings()?, back.as_str()).ok()
     }
 
     /// `wa=wsignoutcleanup1.0` (and `wsignout1.0`) loaded by the STS while it signs the person out
@@ -142,5 +217,15 @@ impl Delegation for WsFedDelegation {
             Some(signin::WSIGNOUT_CLEANUP | signin::WSIGNOUT) => Ok(BackChannel::EndBrowserSession),
             _ => Ok(BackChannel::Ignored),
         }
+    }
+
+    /// Up when the metadata is known; otherwise try to fetch it now.
+    async fn probe(&self) -> Result<(), AuthError> {
+        if self.settings().is_some() {
+            return Ok(());
+        }
+        self.refresh()
+            .await
+            .map_err(|err| AuthError::Unreachable(err.to_string()))
     }
 }

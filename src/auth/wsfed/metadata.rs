@@ -27,8 +27,9 @@ pub struct OfferedClaim {
     pub display_name: Option<String>,
 }
 
-/// What we keep of an STS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What we keep of an STS. The default (empty) value stands for "not fetched yet": no endpoint, no
+/// certificate, so nothing can start or verify.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StsMetadata {
     /// The STS's entityID: the `Issuer` of its tokens.
     pub entity_id: String,
@@ -157,6 +158,46 @@ impl StsMetadata {
             ));
         }
         Ok(())
+    }
+}
+
+/// Certificates the configuration pins (PEM) or thumbprints it keeps, applied to every copy of the
+/// metadata, read from a file or fetched again.
+#[derive(Debug, Clone, Default)]
+pub struct Pins {
+    pub certificates: Vec<Vec<u8>>,
+    pub thumbprints: Vec<String>,
+}
+
+impl Pins {
+    pub fn apply(&self, sts: &mut StsMetadata) -> Result<(), WsFedError> {
+        if !self.certificates.is_empty() {
+            sts.pin_certificates(&self.certificates)?;
+        }
+        if !self.thumbprints.is_empty() {
+            sts.pin_thumbprints(&self.thumbprints)?;
+        }
+        Ok(())
+    }
+}
+
+/// Metadata published by the STS at an URL, fetched at start and every `refresh`.
+#[derive(Debug, Clone)]
+pub struct MetadataUrl {
+    pub url: String,
+    pub refresh: std::time::Duration,
+    pub pins: Pins,
+}
+
+impl MetadataUrl {
+    /// Downloads (https, timeout, no redirects, size cap), reads and pins one copy.
+    pub async fn fetch(&self) -> Result<StsMetadata, WsFedError> {
+        let xml = crate::auth::metadata_fetch::fetch_document(&self.url, MAX_METADATA_BYTES)
+            .await
+            .map_err(WsFedError::Metadata)?;
+        let mut sts = StsMetadata::parse(&xml)?;
+        self.pins.apply(&mut sts)?;
+        Ok(sts)
     }
 }
 
