@@ -227,6 +227,12 @@ pub fn resolve(
                 Err(message) => at(preset_id.span(), message),
             }
         }
+        if entry.wsfed.is_some() && *entry.protocol.get_ref() != DelegationProtocol::Wsfed {
+            at(
+                entry.protocol.span(),
+                "la table [delegation.wsfed] ne sert qu'avec protocol = \"wsfed\"".to_owned(),
+            );
+        }
         let kind = match entry.protocol.get_ref() {
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
             DelegationProtocol::Oidc => {

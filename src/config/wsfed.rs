@@ -241,6 +241,13 @@ mod tests {
             ),
         );
         assert!(problems.contains("empreintes"), "{problems}");
+        let (_, problems) = load(
+            dir.path(),
+            "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\n\
+             base_url = \"https://ent.exemple.fr/cas\"\n[delegation.wsfed]\nrealm = \"urn:p\"\n\
+             metadata = \"http.xml\"\n",
+        );
+        assert!(problems.contains("ne sert qu'avec"), "{problems}");
         assert!(
             toml::from_str::<SpaceFile>(&format!(
                 "{HEAD}[delegation.wsfed]\nrealm = \"urn:p\"\nmetadata = \"x\"\nrelam = \"typo\"\n"
