@@ -115,3 +115,20 @@ async fn pinned_thumbprints_must_match_a_metadata_certificate() {
     assert_eq!(pinned.signing_certs, vec![der]);
     assert!(settings.sts.pin_thumbprints(&["00".repeat(32)]).is_err());
 }
+
+#[tokio::test]
+async fn sha1_signatures_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SigningKey::generate(dir.path(), "sts");
+    let mut settings = settings(&key).await;
+    for version in ["1.1", "2.0"] {
+        let token = key.issue_spec(serde_json::json!({
+            "version": version, "realm": REALM, "lifetime": 600, "sha1": true
+        }));
+        assert!(token.contains("xmldsig#rsa-sha1"), "{token}");
+        assert_eq!(code(verify(&token, &settings, now())), "wsfed_algorithm");
+        settings.allow_sha1 = true;
+        verify(&token, &settings, now()).expect("SHA-1 accepted when allowed");
+        settings.allow_sha1 = false;
+    }
+}

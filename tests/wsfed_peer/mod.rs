@@ -85,7 +85,13 @@ impl SigningKey {
     /// One `wresult` signed by the STS with this key: SAML `version` "1.1" or "2.0", for `realm`,
     /// living `lifetime` seconds (negative: already expired).
     pub fn issue(&self, version: &str, realm: &str, lifetime: i64) -> String {
-        let spec = serde_json::json!({ "version": version, "realm": realm, "lifetime": lifetime });
+        self.issue_spec(
+            serde_json::json!({ "version": version, "realm": realm, "lifetime": lifetime }),
+        )
+    }
+
+    /// Same, with the STS script's full JSON spec (e.g. `"sha1": true`).
+    pub fn issue_spec(&self, spec: serde_json::Value) -> String {
         let output = self
             .command("saml11")
             .arg("--issue")

@@ -4,7 +4,8 @@
 // ADFS sends them. Login is our own small form (one test account).
 //
 //   node sts.js            # serves on 127.0.0.1:$WSFED_PORT (0 = any), prints "READY <port>"
-//   node sts.js --issue    # prints one wresult for $WSFED_ISSUE (JSON: version, realm, lifetime, wctx)
+//   node sts.js --issue    # prints one wresult for $WSFED_ISSUE (JSON: version, realm, lifetime,
+//                          # wctx, sha1: sign with rsa-sha1/sha1 instead of rsa-sha256/sha256)
 //
 // Environment: WSFED_KEY, WSFED_CERT (PEM files: the token-signing key and certificate),
 // WSFED_ISSUER (entityID and token issuer), WSFED_TOKEN ("saml11", the default, or "saml20").
@@ -62,8 +63,9 @@ function asResource(res) {
 }
 
 // SAML 1.1 through node-wsfed's own middleware; the response handler hands us its RSTR.
-function issueSaml11(query, user, lifetime, done) {
+function issueSaml11(query, user, lifetime, algorithms, done) {
   const middleware = wsfed.auth({
+    ...algorithms,
     issuer,
     cert,
     key,
@@ -77,10 +79,11 @@ function issueSaml11(query, user, lifetime, done) {
 }
 
 // SAML 2.0 with node-saml, in a WS-Trust 1.3 collection with Lifetime, AppliesTo and bearer key type.
-function issueSaml20(query, user, lifetime, done) {
+function issueSaml20(query, user, lifetime, algorithms, done) {
   const mapper = Mapper(user);
   const audience = asResource(query.wtrealm);
   const assertion = saml.Saml20.create({
+    ...algorithms,
     cert,
     key,
     issuer,
@@ -112,8 +115,11 @@ function issueSaml20(query, user, lifetime, done) {
   done(null, { postUrl: query.wreply, ctx: query.wctx, wresult });
 }
 
-function issue(kind, query, user, lifetime, done) {
-  (kind === 'saml20' ? issueSaml20 : issueSaml11)(query, user, lifetime, done);
+function issue(kind, query, user, lifetime, done, sha1 = false) {
+  const algorithms = sha1
+    ? { signatureAlgorithm: 'rsa-sha1', digestAlgorithm: 'sha1' }
+    : { signatureAlgorithm: 'rsa-sha256', digestAlgorithm: 'sha256' };
+  (kind === 'saml20' ? issueSaml20 : issueSaml11)(query, user, lifetime, algorithms, done);
 }
 
 if (process.argv[2] === '--issue') {
@@ -125,7 +131,7 @@ if (process.argv[2] === '--issue') {
       process.exit(1);
     }
     process.stdout.write(out.wresult);
-  });
+  }, Boolean(spec.sha1));
   return;
 }
 
