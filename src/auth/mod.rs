@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::{FailureKind, Guard, Verdict};
 use crate::session::cookie::{self, CookieSpec};
-use crate::session::{SessionId, Sessions};
+use crate::session::{LoginOrigin, SessionId, Sessions};
 use crate::space::{SpaceId, Variant};
 use crate::ui::{self, LoginForm};
 use crate::web::{self, Body};
@@ -228,7 +228,7 @@ impl LoginFlow {
                     client_ip,
                     previous,
                     &return_to,
-                    Origin::default(),
+                    LoginOrigin::default(),
                 )
                 .await
             }
@@ -264,7 +264,7 @@ impl LoginFlow {
         client_ip: IpAddr,
         previous: Option<SessionId>,
         return_to: &str,
-        origin: Origin,
+        origin: LoginOrigin,
     ) -> Response<Body> {
         let protocol = identity.protocol.as_str();
         let login = identity.login.clone();
@@ -276,13 +276,7 @@ impl LoginFlow {
         }
         let created = self
             .sessions
-            .create_delegated(
-                space,
-                identity,
-                client_ip,
-                origin.delegation,
-                origin.logout_index,
-            )
+            .create_delegated(space, identity, client_ip, origin)
             .await;
         let id = match created {
             Ok(id) => id,
@@ -320,7 +314,9 @@ impl LoginFlow {
                     now: self.clock.now(),
                     replay: &self.replay,
                 };
-                onward = registered.delegation.logout(&ctx);
+                onward = registered
+                    .delegation
+                    .logout(&ctx, session.logout_hint.as_deref());
             }
             match self.sessions.destroy(&id.key()).await {
                 Ok(existed) => tracing::info!(session = %id.key().log_id(), existed, "déconnexion"),
@@ -402,13 +398,6 @@ impl LoginFlow {
             same_site: "Strict",
         }
     }
-}
-
-/// How a session came to be, beyond its identity.
-#[derive(Debug, Default)]
-struct Origin {
-    delegation: Option<String>,
-    logout_index: Option<String>,
 }
 
 /// The French page (with `Retry-After`) for a guard verdict that refuses, or `None` to go on.

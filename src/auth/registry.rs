@@ -35,11 +35,11 @@ pub enum AnyDelegation {
 }
 
 impl Delegation for AnyDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.start(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.start(ctx),
-            AnyDelegation::Wsfed(wsfed) => wsfed.start(ctx),
+            AnyDelegation::Cas(cas) => cas.start(ctx).await,
+            AnyDelegation::Oidc(oidc) => oidc.start(ctx).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.start(ctx).await,
         }
     }
     async fn callback(
@@ -53,22 +53,22 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Wsfed(wsfed) => wsfed.callback(ctx, request).await,
         }
     }
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
         match self {
-            AnyDelegation::Cas(cas) => cas.logout(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.logout(ctx),
-            AnyDelegation::Wsfed(wsfed) => wsfed.logout(ctx),
+            AnyDelegation::Cas(cas) => cas.logout(ctx, hint),
+            AnyDelegation::Oidc(oidc) => oidc.logout(ctx, hint),
+            AnyDelegation::Wsfed(wsfed) => wsfed.logout(ctx, hint),
         }
     }
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
     ) -> Result<BackChannel, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
-            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request),
-            AnyDelegation::Wsfed(wsfed) => wsfed.back_channel(ctx, request),
+            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request).await,
+            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.back_channel(ctx, request).await,
         }
     }
     async fn probe(&self) -> Result<(), AuthError> {
@@ -180,7 +180,7 @@ impl Delegations {
                     }
                     DelegationKind::Wsfed(wsfed) => AnyDelegation::Wsfed(WsFedDelegation::new(
                         wsfed.settings.clone(),
-                        wsfed.rules.clone(),
+                        wsfed.mapping.clone(),
                         wsfed.sign_out,
                         wsfed.metadata_url.clone(),
                     )),

@@ -10,7 +10,7 @@ use super::delegation::WsFedSettings;
 use super::model::DelegationEntry;
 use crate::auth::wsfed::metadata::{MetadataUrl, Pins};
 use crate::auth::wsfed::{Settings, StsMetadata};
-use crate::identity::mapping::{AttributeNames, CategoryValues, MappingRules};
+use crate::identity::mapping::AttributeNames;
 
 /// The claim URIs ADFS (and node-wsfed) use, taken when the space file names none.
 fn default_claims() -> AttributeNames {
@@ -125,19 +125,11 @@ pub fn resolve(
         .max_token_age
         .map_or(Duration::from_secs(3600), |d| d.0)
         .as_secs();
-    let rules = MappingRules {
-        names: entry
-            .attributes
-            .clone()
-            .unwrap_or_default()
-            .or(&default_claims()),
-        categories: CategoryValues::with_overrides(&wsfed.profiles),
-        matching: wsfed.matching.unwrap_or_default(),
-    };
     Some(WsFedSettings {
         settings,
         metadata_url,
-        rules,
+        // Group claim values per profile: the delegation's `categories`, as for every protocol.
+        mapping: super::delegation::mapping_rules(entry, &default_claims()),
         sign_out: wsfed.sign_out,
     })
 }
@@ -185,8 +177,8 @@ mod tests {
         let (resolved, problems) = load(
             dir.path(),
             &format!(
-                "{HEAD}[delegation.wsfed]\nrealm = \"urn:pronote\"\nmetadata = \"sts.xml\"\n\
-                 home_realm = \"urn:ad\"\nprofiles = {{ National_3 = [\"Professeurs\"] }}\n"
+                "{HEAD}categories = {{ National_3 = [\"Professeurs\"] }}\n[delegation.wsfed]\nrealm = \"urn:pronote\"\nmetadata = \"sts.xml\"\n\
+                 home_realm = \"urn:ad\"\n"
             ),
         );
         assert!(problems.is_empty(), "{problems}");
@@ -202,13 +194,13 @@ mod tests {
         assert_eq!(s.sts.passive_endpoint, "https://adfs.exemple.fr/adfs/ls/");
         assert_eq!(s.home_realm.as_deref(), Some("urn:ad"));
         let teacher: Vec<_> = wsfed
-            .rules
+            .mapping
             .categories
             .categories_of("professeurs")
             .collect();
         assert_eq!(teacher, [crate::identity::mapping::Category::Enseignant]);
         assert_eq!(
-            wsfed.rules.names.categories.as_deref(),
+            wsfed.mapping.names.categories.as_deref(),
             Some("http://schemas.xmlsoap.org/claims/Group")
         );
     }

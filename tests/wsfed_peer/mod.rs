@@ -192,11 +192,12 @@ impl Gateway {
             dir.path().join("spaces/professeur.toml"),
             format!(
                 "published = true\ndirect_login = \"never\"\n[[delegation]]\nid = \"adfs\"\n\
-                 protocol = \"wsfed\"\nallow_insecure_http = true\n[delegation.attributes]\n\
+                 protocol = \"wsfed\"\nallow_insecure_http = true\n\
+                 categories = {{ National_3 = [\"Professeurs\"] }}\n[delegation.attributes]\n\
                  date_naissance = \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/dateofbirth\"\n\
                  code_postal = \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/postalcode\"\n\
                  [delegation.wsfed]\nrealm = \"{REALM}\"\nmetadata = \"{location}\"\n\
-                 sign_out = true\nprofiles = {{ National_3 = [\"Professeurs\"] }}\n{extra_wsfed}"
+                 sign_out = true\n{extra_wsfed}"
             ),
         )
         .expect("professeur.toml");

@@ -151,7 +151,7 @@ fn auth_error(err: &WsFedError) -> AuthError {
 }
 
 impl Delegation for WsFedDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         signin::signin_url(&*self.ready()?, ctx.callback_url, ctx.state, ctx.now)
             .map(Outgoing::Redirect)
             .map_err(|err| AuthError::Malformed(format!("point d'accès WS-Federation : {err}")))
@@ -192,10 +192,11 @@ impl Delegation for WsFedDelegation {
                 fields: mapped.fields,
             },
             logout_index: None,
+            logout_hint: None,
         })
     }
 
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         if !self.sign_out {
             return None;
         }
@@ -208,7 +209,7 @@ impl Delegation for WsFedDelegation {
     /// `wa=wsignoutcleanup1.0` (and `wsignout1.0`) loaded by the STS while it signs the person out
     /// everywhere: end this browser's session. It names nobody, so only the browser's own cookie can
     /// say which session; the flow answers at once.
-    fn back_channel(
+    async fn back_channel(
         &self,
         _ctx: &Context<'_>,
         request: &Incoming,
