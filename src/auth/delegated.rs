@@ -141,9 +141,22 @@ impl LoginFlow {
         let Some(incoming) = self.incoming(&parts, body).await else {
             return web::page(ui::payload_too_large());
         };
-        if incoming.param("logoutRequest").is_some() || incoming.param("SAMLRequest").is_some() {
+        let signout = incoming
+            .param("wa")
+            .is_some_and(|wa| wa.starts_with("wsignout"));
+        if incoming.param("logoutRequest").is_some()
+            || incoming.param("SAMLRequest").is_some()
+            || signout
+        {
             return self
-                .back_channel(registered, space, delegation_id, &incoming, client_ip)
+                .back_channel(
+                    registered,
+                    space,
+                    delegation_id,
+                    &incoming,
+                    &parts.headers,
+                    client_ip,
+                )
                 .await;
         }
         if !settings.published {
@@ -240,8 +253,15 @@ impl LoginFlow {
         let Some(incoming) = self.incoming(&parts, body).await else {
             return web::page(ui::payload_too_large());
         };
-        self.back_channel(registered, space, delegation_id, &incoming, client_ip)
-            .await
+        self.back_channel(
+            registered,
+            space,
+            delegation_id,
+            &incoming,
+            &parts.headers,
+            client_ip,
+        )
+        .await
     }
 
     async fn back_channel(
@@ -250,6 +270,7 @@ impl LoginFlow {
         space: SpaceId,
         delegation_id: &str,
         incoming: &delegation::Incoming,
+        headers: &HeaderMap,
         client_ip: IpAddr,
     ) -> Response<Body> {
         let callback_url = self.callback_url(space, delegation_id);
@@ -276,6 +297,10 @@ impl LoginFlow {
                     }
                 }
             }
+            Ok(BackChannel::EndBrowserSession) => {
+                self.end_browser_session(headers, space, delegation_id, client_ip)
+                    .await
+            }
             Ok(BackChannel::Ignored) => plain(StatusCode::BAD_REQUEST, "demande inconnue"),
             Err(err) => {
                 tracing::warn!(%client_ip, %space, delegation = delegation_id, code = err.code(), error = %err, "message de déconnexion refusé");
@@ -286,6 +311,41 @@ impl LoginFlow {
                 plain(status, err.code())
             }
         }
+    }
+
+    /// The provider asks to end this browser's session (WS-Federation sign-out cleanup, loaded by the
+    /// STS in a frame or an image): end it if it came from this delegation, forget the cookie, and
+    /// answer at once.
+    async fn end_browser_session(
+        &self,
+        headers: &HeaderMap,
+        space: SpaceId,
+        delegation_id: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let session_id =
+            cookie::find(headers, &self.sessions.settings().cookie_name).and_then(SessionId::parse);
+        if let Some(id) = session_id
+            && let Ok(Some(session)) = self.sessions.lookup(&id).await
+            && session.space == space
+            && session.delegation.as_deref() == Some(delegation_id)
+        {
+            match self.sessions.destroy(&id.key()).await {
+                Ok(_) => {
+                    tracing::info!(%client_ip, %space, delegation = delegation_id, session = %id.key().log_id(), "déconnexion demandée par le fournisseur d'identité");
+                    metrics::counter!("passerelle_single_logouts_total").increment(1);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "déconnexion impossible");
+                    return plain(StatusCode::SERVICE_UNAVAILABLE, "indisponible");
+                }
+            }
+        }
+        let mut response = plain(StatusCode::OK, "OK");
+        response
+            .headers_mut()
+            .append(SET_COOKIE, self.session_spec().clear());
+        response
     }
 
     /// Log, count and show a failed delegated login; fall back to the direct form when the provider

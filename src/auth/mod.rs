@@ -13,10 +13,13 @@ pub mod csrf;
 mod delegated;
 pub mod delegation;
 pub mod direct;
+pub mod metadata_fetch;
 pub mod oidc;
 pub mod pending;
 pub mod registry;
 pub mod saml;
+pub mod wsfed;
+pub mod xmlsig;
 
 use std::net::IpAddr;
 

@@ -13,6 +13,7 @@ use super::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use super::oidc::delegation::OidcDelegation;
+use super::wsfed::WsFedDelegation;
 use super::{CALLBACK_PREFIX, LOGOUT_PATH};
 use crate::clock::Clock;
 use crate::config::{DelegationKind, SpaceTable};
@@ -30,6 +31,7 @@ const PROBE_FRESH_SECS: u64 = 15;
 pub enum AnyDelegation {
     Cas(CasDelegation),
     Oidc(OidcDelegation),
+    Wsfed(WsFedDelegation),
 }
 
 impl Delegation for AnyDelegation {
@@ -37,6 +39,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.start(ctx).await,
             AnyDelegation::Oidc(oidc) => oidc.start(ctx).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.start(ctx).await,
         }
     }
     async fn callback(
@@ -47,12 +50,14 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
             AnyDelegation::Oidc(oidc) => oidc.callback(ctx, request).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.callback(ctx, request).await,
         }
     }
     fn logout(&self, ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
         match self {
             AnyDelegation::Cas(cas) => cas.logout(ctx, hint),
             AnyDelegation::Oidc(oidc) => oidc.logout(ctx, hint),
+            AnyDelegation::Wsfed(wsfed) => wsfed.logout(ctx, hint),
         }
     }
     async fn back_channel(
@@ -63,12 +68,14 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.back_channel(ctx, request).await,
             AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.back_channel(ctx, request).await,
         }
     }
     async fn probe(&self) -> Result<(), AuthError> {
         match self {
             AnyDelegation::Cas(cas) => cas.probe().await,
             AnyDelegation::Oidc(oidc) => oidc.probe().await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.probe().await,
         }
     }
 }
@@ -171,6 +178,12 @@ impl Delegations {
                             reason: err.to_string(),
                         })?
                     }
+                    DelegationKind::Wsfed(wsfed) => AnyDelegation::Wsfed(WsFedDelegation::new(
+                        wsfed.settings.clone(),
+                        wsfed.mapping.clone(),
+                        wsfed.sign_out,
+                        wsfed.metadata_url.clone(),
+                    )),
                 };
                 by_id.insert(
                     (space, settings.id.clone()),

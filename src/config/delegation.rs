@@ -39,6 +39,18 @@ pub struct DelegationSettings {
 pub enum DelegationKind {
     Cas(CasSettings),
     Oidc(OidcSettings),
+    Wsfed(WsFedSettings),
+}
+
+/// A resolved WS-Federation delegation (see docs/wsfed.md): the STS metadata is read and the pinned
+/// certificates loaded at configuration time, so `passerelle check` reports them.
+#[derive(Debug, Clone)]
+pub struct WsFedSettings {
+    /// The verification settings; with `metadata_url`, their `sts` is empty until the first fetch.
+    pub settings: crate::auth::wsfed::Settings,
+    pub metadata_url: Option<crate::auth::wsfed::metadata::MetadataUrl>,
+    pub mapping: MappingRules,
+    pub sign_out: bool,
 }
 
 /// A resolved OpenID Connect delegation (see docs/oidc.md).
@@ -151,6 +163,7 @@ impl PresetSource for Catalogue {
             userinfo: false,
             provider_logout: false,
             discovery_ttl: None,
+            wsfed: None,
         })
     }
 }
@@ -236,10 +249,19 @@ pub fn resolve(
                 Err(message) => at(preset_id.span(), message),
             }
         }
+        if entry.wsfed.is_some() && *entry.protocol.get_ref() != DelegationProtocol::Wsfed {
+            at(
+                entry.protocol.span(),
+                "la table [delegation.wsfed] ne sert qu'avec protocol = \"wsfed\"".to_owned(),
+            );
+        }
         let kind = match entry.protocol.get_ref() {
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
             DelegationProtocol::Oidc => {
                 resolve_oidc(file, entry, &mut at).map(DelegationKind::Oidc)
+            }
+            DelegationProtocol::Wsfed => {
+                super::wsfed::resolve(file, entry, &mut at).map(DelegationKind::Wsfed)
             }
         };
         if let (Some(kind), true) = (kind, problems.len() == before) {
@@ -348,7 +370,10 @@ fn resolve_cas(
 }
 
 /// The entry's mapping rules; attribute names it leaves out are the protocol's usual ones.
-fn mapping_rules(entry: &DelegationEntry, protocol_names: &AttributeNames) -> MappingRules {
+pub(super) fn mapping_rules(
+    entry: &DelegationEntry,
+    protocol_names: &AttributeNames,
+) -> MappingRules {
     MappingRules {
         names: entry
             .attributes

@@ -13,6 +13,7 @@ pub mod model;
 pub mod presets;
 mod problems;
 pub mod values;
+mod wsfed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +22,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-pub use delegation::{CasSettings, DelegationKind, DelegationSettings, OidcSettings};
+pub use delegation::{
+    CasSettings, DelegationKind, DelegationSettings, OidcSettings, WsFedSettings,
+};
 pub use load::load;
 pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
 pub use problems::{Problem, Problems};

@@ -405,6 +405,8 @@ pub struct SpaceFile {
 pub enum DelegationProtocol {
     Cas,
     Oidc,
+    /// WS-Federation passive requestor (ADFS, Entra ID…); its keys sit in `[delegation.wsfed]`.
+    Wsfed,
 }
 
 /// How an OpenID Connect delegation authenticates at the token endpoint.
@@ -561,7 +563,47 @@ pub struct DelegationEntry {
     pub provider_logout: bool,
     /// How long discovered metadata and keys are reused (default 1 h).
     #[serde(default)]
-    pub discovery_ttl: Option<HumanDuration>,
+    pub discovery_ttl: Option<HumanDuration>, // --- WS-Federation (docs/wsfed.md) ---
+    #[serde(default)]
+    pub wsfed: Option<WsFedEntry>,
+}
+
+/// The `[delegation.wsfed]` table of a `protocol = "wsfed"` delegation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsFedEntry {
+    /// `wtrealm`: the identifier the STS knows this gateway by; every token's audience must be it.
+    pub realm: Spanned<String>,
+    /// The STS's `FederationMetadata.xml`: a saved file (relative to the space file), or its
+    /// `https://` URL, fetched at start and every `metadata_refresh`.
+    pub metadata: Spanned<PathBuf>,
+    /// How often metadata fetched from an URL is fetched again (default 24 h).
+    #[serde(default)]
+    pub metadata_refresh: Option<HumanDuration>,
+    /// Pin the token-signing certificate(s) (PEM files): they replace the metadata's.
+    #[serde(default)]
+    pub certificates: Vec<Spanned<PathBuf>>,
+    /// Or pin by thumbprint (SHA-256 or SHA-1, hex): only the metadata's certificates that match.
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    /// `whr`: home-realm hint (skip the STS's realm discovery).
+    #[serde(default)]
+    pub home_realm: Option<String>,
+    /// `wfresh`: longest age of the STS authentication, in minutes (0 forces a new one).
+    #[serde(default)]
+    pub freshness: Option<u32>,
+    /// Accept RSA-SHA1 signatures (old ADFS farms only).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// Tolerated clock difference with the STS (default 60 s).
+    #[serde(default)]
+    pub clock_skew: Option<HumanDuration>,
+    /// Oldest token accepted, whatever its lifetime (default 1 h).
+    #[serde(default)]
+    pub max_token_age: Option<HumanDuration>,
+    /// The gateway's logout also signs out at the STS (`wa=wsignout1.0`).
+    #[serde(default)]
+    pub sign_out: bool,
 }
 
 /// The direct-login users file.

@@ -21,7 +21,6 @@ pub mod prescan;
 pub mod request;
 pub mod slo;
 pub mod verify;
-mod xmlsec_noise;
 
 pub use delegation::SamlDelegation;
 pub use error::{Fault, SamlError};
