@@ -1,4 +1,5 @@
-//! The admin API (`/api/v1/*`): suspensions and privileged networks. Bearer token checked against
+//! The admin API (`/api/v1/*`): suspensions and privileged networks (connections are in
+//! [`super::sessions`]). Bearer token checked against
 //! its configured SHA-256 in constant time, optional CIDR allow-list, JSON errors `{error:{code,message}}`.
 //! Every change goes to the [audit log](super::audit).
 
@@ -30,7 +31,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -106,7 +107,13 @@ pub async fn authorise(
     next.run(request).await
 }
 
-fn audit(state: &AdminState, peer: SocketAddr, action: &str, target: String, result: String) {
+pub(super) fn audit(
+    state: &AdminState,
+    peer: SocketAddr,
+    action: &str,
+    target: String,
+    result: String,
+) {
     state.audit.record(&AuditEvent {
         at: state.clock.now(),
         who: &state.access.token_label,

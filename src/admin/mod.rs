@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -39,6 +40,11 @@ pub fn router(state: AdminState) -> Router {
             get(api::list_suspensions).delete(api::unblock_all),
         )
         .route("/suspensions/{ip}", delete(api::unblock_one))
+        .route(
+            "/sessions",
+            get(sessions::list).delete(sessions::revoke_user),
+        )
+        .route("/sessions/{id}", delete(sessions::revoke_one))
         .route(
             "/privileged",
             get(api::list_privileged).post(api::add_privileged),

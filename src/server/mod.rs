@@ -31,7 +31,10 @@ use crate::config::{Config, StoreBackend};
 use crate::guard::{Guard, RedisGuardStore};
 use crate::identity::signed_headers::{BadPrefix, HeaderSigner};
 use crate::proxy::{BadUpstream, Upstream};
-use crate::session::{AnyStore, MemoryStore, RedisStore, Sessions, Store, StoreError};
+use crate::session::{
+    AnyStore, MemoryStore, RedisStore, Session, SessionKey, Sessions, Store, StoreError,
+};
+use crate::space::SpaceId;
 
 /// How long in-flight requests may run after a shutdown begins.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
@@ -296,7 +299,7 @@ async fn serve_connection(
     }
 }
 
-/// Sweep expired sessions from memory and publish the live count.
+/// Sweep expired sessions from memory and publish the live counts.
 async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
     loop {
@@ -307,10 +310,24 @@ async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
         if let AnyStore::Memory(memory) = &store {
             memory.sweep();
         }
-        match store.count().await {
-            Ok(count) => metrics::gauge!("passerelle_sessions").set(count as f64),
+        match store.list().await {
+            Ok(sessions) => publish_session_counts(&sessions),
             Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
         }
+    }
+}
+
+/// `passerelle_sessions` and `passerelle_space_sessions{space}`. With Redis every replica counts the
+/// shared store, so each reports the whole deployment's figure (use `max`, not `sum`, across replicas).
+fn publish_session_counts(sessions: &[(SessionKey, Session)]) {
+    let mut per_space = [0usize; SpaceId::ALL.len()];
+    for (_, session) in sessions {
+        per_space[session.space as usize] += 1;
+    }
+    metrics::gauge!("passerelle_sessions").set(sessions.len() as f64);
+    for space in SpaceId::ALL {
+        metrics::gauge!("passerelle_space_sessions", "space" => space.as_str())
+            .set(per_space[space as usize] as f64);
     }
 }
 
