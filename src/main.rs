@@ -59,6 +59,13 @@ enum Command {
         #[command(subcommand)]
         action: SuspensionsAction,
     },
+    /// Publish or unpublish spaces at runtime through the admin API.
+    Spaces {
+        #[command(flatten)]
+        api: AdminApi,
+        #[command(subcommand)]
+        action: SpacesAction,
+    },
     /// List live sessions or disconnect them through the admin API.
     Sessions {
         #[command(flatten)]
@@ -66,6 +73,27 @@ enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+}
+
+/// What `passerelle spaces` does.
+#[derive(Subcommand)]
+enum SpacesAction {
+    /// Every space: published or not (and whether by the file or by an administrator), sessions.
+    List,
+    /// Publish one space (`publish parent`) or all of them (`publish --all`).
+    Publish(SpaceChoice),
+    /// Stop publishing one space or all of them: their pages answer 503 « Espace non publié ».
+    Unpublish(SpaceChoice),
+    /// Forget the administrator's choice: the space file decides again.
+    Reset(SpaceChoice),
+}
+
+#[derive(clap::Args)]
+struct SpaceChoice {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    space: Option<String>,
+    #[arg(long)]
+    all: bool,
 }
 
 /// How the admin commands reach the admin API.
@@ -155,6 +183,7 @@ async fn main() -> ExitCode {
         Command::HashToken => hash_token(),
         Command::Suspensions { api, action } => suspensions(&api, action).await,
         Command::Sessions { api, action } => sessions(&api, action).await,
+        Command::Spaces { api, action } => spaces(&api, action).await,
     }
 }
 
@@ -423,6 +452,38 @@ async fn sessions(api: &AdminApi, action: SessionsAction) -> ExitCode {
             );
         }
         SessionsAction::Revoke { .. } => println!("session terminée"),
+    }
+    ExitCode::SUCCESS
+}
+
+async fn spaces(api: &AdminApi, action: SpacesAction) -> ExitCode {
+    use passerelle::admin::client::{AdminClient, spaces_table};
+    let client = AdminClient::new(&api.admin_url, &api.token);
+    let result = match &action {
+        SpacesAction::List => client.spaces().await,
+        SpacesAction::Publish(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "publish")
+                .await
+        }
+        SpacesAction::Unpublish(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "unpublish")
+                .await
+        }
+        SpacesAction::Reset(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "reset")
+                .await
+        }
+    };
+    match result {
+        Ok(value) if api.json => println!("{value}"),
+        Ok(value) => print!("{}", spaces_table(&value)),
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

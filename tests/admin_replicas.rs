@@ -118,3 +118,100 @@ async fn a_session_made_on_one_replica_is_listed_and_revoked_through_the_other()
     let audit = std::fs::read_to_string(dir2.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("revoke_user_sessions"), "{audit}");
 }
+
+/// The status of the pupils' page without a session, as seen by `gateway`.
+async fn eleve_status(gateway: std::net::SocketAddr) -> u16 {
+    eleve_page(gateway, "").await
+}
+
+/// Wait for `gateway` to answer `expected` on the pupils' page: the other replica reads the shared
+/// publication state every second, so it may take that long.
+async fn until_eleve_status(gateway: std::net::SocketAddr, expected: u16) {
+    for _ in 0..50 {
+        if eleve_status(gateway).await == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{gateway} never answered {expected}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpublishing_on_one_replica_makes_both_answer_503() {
+    let prefix = unique("publication");
+    let (dir1, dir2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_one, gw1, admin1) = spawn(dir1.path(), &prefix, GUARD).await;
+    let (_two, gw2, admin2) = spawn(dir2.path(), &prefix, GUARD).await;
+    assert_eq!(eleve_status(gw1).await, 303, "published: sent to log in");
+    assert_eq!(eleve_status(gw2).await, 303);
+
+    let table = cli(admin1, &["spaces", "unpublish", "eleve"]);
+    assert!(
+        table.contains("eleve") && table.contains("admin"),
+        "{table}"
+    );
+    assert_eq!(eleve_status(gw1).await, 503, "at once on the replica asked");
+    until_eleve_status(gw2, 503).await;
+    let page = client_from(None)
+        .get(format!("http://{gw2}/pronote/eleve.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Espace non publié"), "{page}");
+    assert_eq!(
+        client_from(None)
+            .get(format!("http://{gw2}/auth/login/eleve"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503,
+        "nor can one log in to it"
+    );
+    let (_, spaces) = admin(Method::GET, admin2, "/api/v1/spaces", Some(TOKEN)).await;
+    let eleve = spaces["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["space"] == "eleve")
+        .unwrap()
+        .clone();
+    assert_eq!(eleve["published"], false, "{eleve}");
+    assert_eq!(eleve["source"], "runtime");
+    assert_eq!(eleve["file_published"], true);
+
+    // Everything off from replica 2, then back to what the files say.
+    let (status, _) = admin(
+        Method::POST,
+        admin2,
+        "/api/v1/spaces/unpublish",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let parent = client_from(None)
+        .get(format!("http://{gw2}/pronote/parent.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parent.status(), 503);
+    cli(admin2, &["spaces", "reset", "--all"]);
+    until_eleve_status(gw1, 303).await;
+    until_eleve_status(gw2, 303).await;
+    let (status, body) = admin(
+        Method::POST,
+        admin2,
+        "/api/v1/spaces/cantine/publish",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_space"))
+    );
+    let audit = std::fs::read_to_string(dir1.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"unpublish\""), "{audit}");
+}

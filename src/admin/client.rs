@@ -92,6 +92,70 @@ impl AdminClient {
     }
 }
 
+impl AdminClient {
+    pub async fn spaces(&self) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/spaces").await
+    }
+
+    /// `action` is `publish`, `unpublish` or `reset`; `space` `None` means every space.
+    pub async fn change_publication(
+        &self,
+        space: Option<&str>,
+        action: &str,
+    ) -> Result<Value, ClientError> {
+        let path = match space {
+            Some(space) => {
+                let space: String =
+                    url::form_urlencoded::byte_serialize(space.as_bytes()).collect();
+                format!("/spaces/{space}/{action}")
+            }
+            None => format!("/spaces/{action}"),
+        };
+        self.call(reqwest::Method::POST, &path).await
+    }
+}
+
+/// The spaces and their publication as a readable table.
+pub fn spaces_table(list: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<12} {:<8} {:<9} {:>8}  DÉLÉGATIONS",
+        "ESPACE", "PUBLIÉ", "SOURCE", "SESSIONS"
+    );
+    for item in list["spaces"].as_array().cloned().unwrap_or_default() {
+        let delegations: Vec<_> = item["delegations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| d.as_str().map(str::to_owned))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<12} {:<8} {:<9} {:>8}  {}",
+            item["space"].as_str().unwrap_or("?"),
+            if item["published"].as_bool() == Some(true) {
+                "oui"
+            } else {
+                "non"
+            },
+            if item["source"] == "runtime" {
+                "admin"
+            } else {
+                "fichier"
+            },
+            item["sessions"].as_u64().unwrap_or(0),
+            if delegations.is_empty() {
+                "-".to_owned()
+            } else {
+                delegations.join(", ")
+            },
+        );
+    }
+    out
+}
+
 fn query_string(pairs: &[(&str, String)]) -> String {
     if pairs.is_empty() {
         return String::new();

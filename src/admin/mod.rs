@@ -8,6 +8,7 @@ pub mod api;
 pub mod audit;
 pub mod client;
 pub mod sessions;
+pub mod spaces;
 
 use std::sync::Arc;
 
@@ -15,12 +16,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use serde_json::json;
 
 use crate::clock::Clock;
 use crate::config::AdminSettings;
 use crate::guard::Guard;
+use crate::server::Live;
 use crate::session::{AnyStore, Store};
 use crate::telemetry;
 
@@ -31,6 +33,8 @@ pub struct AdminState {
     pub access: Arc<AdminSettings>,
     pub audit: audit::AuditLog,
     pub clock: Clock,
+    /// The serving gateway (its configuration changes with each reload) and the publication state.
+    pub live: Arc<Live>,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -45,6 +49,9 @@ pub fn router(state: AdminState) -> Router {
             get(sessions::list).delete(sessions::revoke_user),
         )
         .route("/sessions/{id}", delete(sessions::revoke_one))
+        .route("/spaces", get(spaces::list))
+        .route("/spaces/{action}", post(spaces::change_all))
+        .route("/spaces/{space}/{action}", post(spaces::change_one))
         .route(
             "/privileged",
             get(api::list_privileged).post(api::add_privileged),

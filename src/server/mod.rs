@@ -4,6 +4,8 @@
 
 pub mod client_ip;
 mod gateway;
+mod live;
+pub mod publication;
 mod request_metrics;
 pub mod tls;
 
@@ -21,20 +23,18 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use gateway::Gateway;
+pub use live::Live;
 
 use crate::admin::{self, AdminState};
-use crate::auth::LoginFlow;
-use crate::auth::direct::UserDirectory;
-use crate::auth::registry::{BadDelegation, Delegations};
+use crate::auth::registry::BadDelegation;
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
 use crate::guard::{Guard, RedisGuardStore};
-use crate::identity::signed_headers::{BadPrefix, HeaderSigner};
-use crate::proxy::{BadUpstream, Upstream};
-use crate::session::{
-    AnyStore, MemoryStore, RedisStore, Session, SessionKey, Sessions, Store, StoreError,
-};
+use crate::identity::signed_headers::BadPrefix;
+use crate::proxy::BadUpstream;
+use crate::session::{AnyStore, MemoryStore, RedisStore, Session, SessionKey, Store, StoreError};
 use crate::space::SpaceId;
+use publication::Publication;
 
 /// How long in-flight requests may run after a shutdown begins.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
@@ -62,6 +62,8 @@ pub enum StartError {
     Delegation(#[from] BadDelegation),
     #[error(transparent)]
     Guard(#[from] crate::guard::GuardStoreError),
+    #[error(transparent)]
+    Publication(#[from] publication::PublicationError),
     #[error("journal d'audit {path} : {source}")]
     Audit {
         path: std::path::PathBuf,
@@ -81,7 +83,7 @@ pub struct Running {
     /// Where the public listeners are bound (useful with port 0).
     pub addresses: Vec<SocketAddr>,
     pub admin_address: Option<SocketAddr>,
-    pub gateway: Arc<Gateway>,
+    pub live: Arc<Live>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -116,7 +118,6 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
             )?)
         }
     };
-    let sessions = Sessions::new(store.clone(), config.session.clone(), clock.clone());
     // The guard shares the sessions' backend choice: with Redis, every replica sees the same counts.
     let shared_guard = match config.store.backend {
         StoreBackend::Memory => None,
@@ -133,38 +134,30 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 source,
             }
         })?;
-    let flow = LoginFlow::new(
-        sessions,
-        UserDirectory::new(&config.users),
-        guard.clone(),
-        &config.identity.signing_key,
-        config.listen.gateway_body_limit,
-    )
-    .with_delegations(
-        Delegations::from_config(
-            &config.spaces,
-            &config.public_url,
-            &config.identity.signing_key,
-            &clock,
-        )?,
-        &config.public_url,
-        clock.clone(),
-    );
-    let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
-    let proto = if tls.is_some() || config.public_url.scheme() == "https" {
-        "https"
-    } else {
-        "http"
+    let publication = match &store {
+        AnyStore::Memory(_) => Publication::file(&config.store.state_file)?,
+        AnyStore::Redis(redis) => {
+            let (connection, prefix) = redis.connection();
+            let publication = Publication::redis(connection, prefix);
+            // Redis down at start: serve the files' choices and catch up when it answers.
+            if let Err(err) = publication.refresh().await {
+                tracing::warn!(error = %err, "état de publication partagé illisible au démarrage");
+            }
+            publication
+        }
     };
-    let gateway = Arc::new(Gateway {
-        upstream: Upstream::new(&config.upstream)?,
-        signer: HeaderSigner::new(&config.identity.header_prefix, &config.identity.signing_key)?,
-        flow,
-        clock,
-        proto,
-        requests: request_metrics::RequestCounters::new(),
-        config: Arc::clone(&config),
-    });
+    let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
+    let shared = live::Shared {
+        store: store.clone(),
+        guard: guard.clone(),
+        clock: clock.clone(),
+        publication: publication.clone(),
+        tls: tls.is_some(),
+    };
+    let live = Arc::new(Live::new(
+        live::build(Arc::clone(&config), &shared)?,
+        shared,
+    ));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -178,7 +171,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         );
         tasks.spawn(accept_loop(
             listener,
-            Arc::clone(&gateway),
+            Arc::clone(&live),
             tls.clone(),
             shutdown_rx.clone(),
         ));
@@ -194,7 +187,8 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 guard: guard.clone(),
                 access: Arc::new(config.admin.clone()),
                 audit: audit.clone(),
-                clock: gateway.clock.clone(),
+                clock: clock.clone(),
+                live: Arc::clone(&live),
             });
             let mut stop = shutdown_rx.clone();
             tasks.spawn(async move {
@@ -211,12 +205,13 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         None => None,
     };
     tasks.spawn(guard_housekeeping(guard, shutdown_rx.clone()));
+    tasks.spawn(publication_refresh(publication, shutdown_rx.clone()));
     tasks.spawn(housekeeping(store, shutdown_rx));
     tracing::info!(?addresses, ?admin_address, upstream = %config.upstream.url, "passerelle démarrée");
     Ok(Running {
         addresses,
         admin_address,
-        gateway,
+        live,
         shutdown,
         tasks,
     })
@@ -230,7 +225,7 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
 
 async fn accept_loop(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    live: Arc<Live>,
     tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -240,7 +235,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, peer, Arc::clone(&gateway), tls.clone(), graceful.watcher()));
+                    tokio::spawn(serve_connection(stream, peer, Arc::clone(&live), tls.clone(), graceful.watcher()));
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -263,12 +258,13 @@ async fn accept_loop(
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    gateway: Arc<Gateway>,
+    live: Arc<Live>,
     tls: Option<TlsAcceptor>,
     watcher: Watcher,
 ) {
+    // The gateway is loaded per request, not per connection: a reload reaches keep-alive connections.
     let service = service_fn(move |request| {
-        let gateway = Arc::clone(&gateway);
+        let gateway = live.gateway();
         async move { Ok::<_, std::convert::Infallible>(gateway.handle(request, peer).await) }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -328,6 +324,20 @@ fn publish_session_counts(sessions: &[(SessionKey, Session)]) {
     for space in SpaceId::ALL {
         metrics::gauge!("passerelle_space_sessions", "space" => space.as_str())
             .set(per_space[space as usize] as f64);
+    }
+}
+
+/// Keep this replica's view of the shared publication overrides fresh (Redis only).
+async fn publication_refresh(publication: Publication, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(publication::PUBLICATION_TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        if let Err(err) = publication.refresh().await {
+            tracing::debug!(error = %err, "état de publication non rafraîchi");
+        }
     }
 }
 
