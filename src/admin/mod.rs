@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod reload;
 pub mod sessions;
 pub mod spaces;
 
@@ -49,6 +50,7 @@ pub fn router(state: AdminState) -> Router {
             get(sessions::list).delete(sessions::revoke_user),
         )
         .route("/sessions/{id}", delete(sessions::revoke_one))
+        .route("/reload", post(reload::reload))
         .route("/spaces", get(spaces::list))
         .route("/spaces/{action}", post(spaces::change_all))
         .route("/spaces/{space}/{action}", post(spaces::change_one))

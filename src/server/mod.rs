@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use gateway::Gateway;
-pub use live::Live;
+pub use live::{Live, ReloadError, Reloaded};
 
 use crate::admin::{self, AdminState};
 use crate::auth::registry::BadDelegation;
@@ -95,9 +95,10 @@ impl Running {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Serve until SIGTERM or Ctrl-C, then shut down gracefully.
+    /// Serve until SIGTERM or Ctrl-C, then shut down gracefully. SIGHUP reloads the configuration
+    /// (see [`Live::reload`]); a refused reload is logged and the process keeps serving.
     pub async fn run_until_signal(self) {
-        wait_for_signal().await;
+        wait_for_stop(&self.live).await;
         tracing::info!("arrêt demandé : fin des requêtes en cours");
         self.shutdown().await;
     }
@@ -365,25 +366,35 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGTERM or Ctrl-C; reloads on every SIGHUP meanwhile.
+async fn wait_for_stop(live: &Live) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = ctrl_c => {}
+        let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = &mut ctrl_c => return,
+                _ = hangup.recv() => {
+                    tracing::info!("SIGHUP : rechargement de la configuration");
+                    // The outcome is logged by `reload`; a refused reload keeps the old configuration.
+                    let _ = live.reload().await;
                 }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
             }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = live;
         let _ = ctrl_c.await;
     }
 }

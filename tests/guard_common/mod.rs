@@ -197,7 +197,7 @@ impl Drop for Process {
 
 /// Start the real binary on a fresh configuration in `dir` sharing Redis under `prefix`; returns the
 /// process, the gateway address and the admin address once the admin listener answers. The process's
-/// logs go to `dir/passerelle.log`.
+/// output (logs included) goes to `dir/passerelle.log`.
 pub async fn spawn(dir: &Path, prefix: &str, guard: &str) -> (Process, SocketAddr, SocketAddr) {
     let (gw, admin): (SocketAddr, SocketAddr) = (
         format!("127.0.0.1:{}", free_port()).parse().unwrap(),
@@ -214,7 +214,7 @@ pub async fn spawn(dir: &Path, prefix: &str, guard: &str) -> (Process, SocketAdd
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
         .args(["serve", "--config"])
         .arg(&path)
-        .stdout(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .expect("binary runs");
