@@ -1,5 +1,6 @@
-//! The admin listener: health, readiness and metrics (unauthenticated), and the admin API under
-//! `/api/v1` ([`api`], bearer token) with its [`audit`] log.
+//! The admin listener: health, readiness and metrics (unauthenticated), the admin API under
+//! `/api/v1` ([`api`], [`sessions`], [`spaces`], [`reload`]; bearer token) with its [`audit`] log, and
+//! the admin web [`page`] at `/admin`.
 //!
 //! It is a separate listener (default `127.0.0.1:9090`) so that it is never exposed with the public
 //! site by accident.
@@ -7,6 +8,7 @@
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod page;
 pub mod reload;
 pub mod sessions;
 pub mod spaces;
@@ -36,6 +38,8 @@ pub struct AdminState {
     pub clock: Clock,
     /// The serving gateway (its configuration changes with each reload) and the publication state.
     pub live: Arc<Live>,
+    /// Who is logged in to the admin web page.
+    pub logins: page::logins::AdminLogins,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -68,6 +72,7 @@ pub fn router(state: AdminState) -> Router {
             api::authorise,
         ));
     Router::new()
+        .merge(page::routes(state.clone()))
         .route("/api/v1/openapi.json", get(api::openapi))
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))

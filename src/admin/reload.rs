@@ -11,48 +11,44 @@ use serde_json::json;
 
 use super::AdminState;
 use super::api::audit;
+use crate::server::{ReloadError, Reloaded};
+
+/// Reload and write the outcome to the audit log (the API and the admin page both come here).
+pub async fn run(state: &AdminState, peer: SocketAddr) -> Result<Reloaded, ReloadError> {
+    let outcome = state.live.reload().await;
+    let (target, result) = match &outcome {
+        Ok(done) => (done.source.display().to_string(), "ok".to_owned()),
+        Err(err) => (
+            state.live.gateway().config().source.display().to_string(),
+            format!("refused: {} problem(s)", err.problems().len()),
+        ),
+    };
+    audit(state, peer, "reload", target, result);
+    outcome
+}
 
 pub async fn reload(
     State(state): State<AdminState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    match state.live.reload().await {
-        Ok(done) => {
-            audit(
-                &state,
-                peer,
-                "reload",
-                done.source.display().to_string(),
-                "ok".to_owned(),
-            );
+    match run(&state, peer).await {
+        Ok(done) => Json(json!({
+            "reloaded": true,
+            "source": done.source.display().to_string(),
+            "restart_required": done.restart_required,
+        }))
+        .into_response(),
+        Err(err) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({
-                "reloaded": true,
-                "source": done.source.display().to_string(),
-                "restart_required": done.restart_required,
-            }))
-            .into_response()
-        }
-        Err(err) => {
-            let problems = err.problems();
-            audit(
-                &state,
-                peer,
-                "reload",
-                state.live.gateway().config().source.display().to_string(),
-                format!("refused: {} problem(s)", problems.len()),
-            );
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({
-                    "reloaded": false,
-                    "error": {
-                        "code": "invalid_config",
-                        "message": "configuration refusée : l'ancienne reste en service",
-                        "problems": problems,
-                    }
-                })),
-            )
-                .into_response()
-        }
+                "reloaded": false,
+                "error": {
+                    "code": "invalid_config",
+                    "message": "configuration refusée : l'ancienne reste en service",
+                    "problems": err.problems(),
+                }
+            })),
+        )
+            .into_response(),
     }
 }

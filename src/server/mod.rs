@@ -190,6 +190,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 audit: audit.clone(),
                 clock: clock.clone(),
                 live: Arc::clone(&live),
+                logins: admin::page::logins::AdminLogins::default(),
             });
             let mut stop = shutdown_rx.clone();
             tasks.spawn(async move {
