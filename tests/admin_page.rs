@@ -198,3 +198,36 @@ async fn a_change_without_the_pages_csrf_token_or_login_is_refused() {
         "back to the login form"
     );
 }
+
+#[tokio::test]
+async fn connections_are_listed_and_revoked_with_the_memory_store_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, gw, admin_addr) = start(dir.path()).await;
+    let client = client_from(None);
+    let (_, cookie) = attempt(&client, gw, "192.0.2.9", "eleve.demo", "eleve-demo").await;
+    let cookie = cookie.expect("logged in");
+    let (status, page) = admin(
+        reqwest::Method::GET,
+        admin_addr,
+        "/api/v1/sessions?user=eleve.demo",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!((status, page["total"].as_u64()), (200, Some(1)), "{page}");
+    assert_eq!(page["sessions"][0]["ip"], "192.0.2.9");
+    let (status, body) = admin(
+        reqwest::Method::DELETE,
+        admin_addr,
+        "/api/v1/sessions?user=eleve.demo",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!((status, body["revoked"].as_u64()), (200, Some(1)), "{body}");
+    let page = client
+        .get(format!("http://{gw}/pronote/eleve.html"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303, "revoked: sent back to log in");
+}
