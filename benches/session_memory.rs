@@ -49,6 +49,7 @@ fn session(n: usize, now: u64) -> Session {
         last_seen: now,
         logout_index: Some(format!("ST-{n:010}-passerelleCASticket01")),
         delegation: None,
+        logout_hint: None,
     }
 }
 

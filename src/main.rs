@@ -155,8 +155,13 @@ enum PresetsCommand {
         #[arg(long)]
         search: Option<String>,
     },
-    /// One preset with its inheritance resolved.
-    Show { id: String },
+    /// One preset with its inheritance resolved, and what a space file's delegations using it
+    /// override (`--space-file spaces/parent.toml`).
+    Show {
+        id: String,
+        #[arg(long)]
+        space_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -315,10 +320,25 @@ fn presets(dir: &std::path::Path, command: PresetsCommand) -> ExitCode {
             print!("{}", render::table(&catalogue.filter(&filter)));
             ExitCode::SUCCESS
         }
-        PresetsCommand::Show { id } => match render::show(&catalogue, &id) {
+        PresetsCommand::Show { id, space_file } => match render::show(&catalogue, &id) {
             Some(text) => {
                 print!("{text}");
-                ExitCode::SUCCESS
+                let Some(path) = space_file else {
+                    return ExitCode::SUCCESS;
+                };
+                let overrides = std::fs::read_to_string(&path)
+                    .map_err(|err| err.to_string())
+                    .and_then(|text| render::overrides(&text, &id));
+                match overrides {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => {
+                        eprintln!("{} : {err}", path.display());
+                        ExitCode::FAILURE
+                    }
+                }
             }
             None => {
                 eprintln!("preset « {id} » introuvable (voir `passerelle presets list`)");

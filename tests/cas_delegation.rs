@@ -347,6 +347,15 @@ fn assert_identity_headers(echo: &str) {
     assert!(echo.contains("x-passerelle-space: parent\n"), "{echo}");
     assert!(echo.contains("x-passerelle-nom: Martin\n"), "{echo}");
     assert!(echo.contains("x-passerelle-prenom: Claire\n"), "{echo}");
+    // Released as ISO by the ENT, handed on in PRONOTE's dd/mm/yyyy by the shared mapping layer.
+    assert!(
+        echo.contains("x-passerelle-date-naissance: 12/05/1984\n"),
+        "{echo}"
+    );
+    assert!(
+        echo.contains("x-passerelle-categories: National_2\n"),
+        "{echo}"
+    );
     assert!(echo.contains("x-passerelle-signature: v1="), "{echo}");
     assert!(
         !echo.contains("passerelle_session"),
@@ -512,6 +521,30 @@ async fn ticket_for_another_service_is_refused() {
         "{}",
         wrong.body
     );
+    setup.running.shutdown().await;
+}
+
+/// The ENT says Claire is a parent (`National_2`): her login is refused at the pupils' space, and she
+/// is given no session there.
+#[tokio::test]
+async fn parent_from_the_ent_is_refused_in_the_pupils_space() {
+    let cas = CasServer::start().await;
+    let setup = gateway(&cas.base, "samlValidate", "never", "").await;
+    let mut browser = Browser::new();
+    let to_cas = browser
+        .get(&format!("{}/pronote/eleve.html", setup.base))
+        .await
+        .location
+        .expect("redirect to CAS");
+    let back = browser.cas_login(&to_cas).await;
+    let refused = browser.get(&back).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Accès refusé"), "{}", refused.body);
+    assert!(refused.body.contains("parent"), "{}", refused.body);
+    let again = browser
+        .get(&format!("{}/pronote/eleve.html", setup.base))
+        .await;
+    assert_eq!(again.status, 303, "still no session: {}", again.body);
     setup.running.shutdown().await;
 }
 

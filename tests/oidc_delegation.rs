@@ -71,6 +71,7 @@ async fn delegated_login_maps_the_identity_and_back_channel_logout_names_its_ses
     let state = "etat-en-attente-0123456789abcdef";
     let url = delegation
         .authorization_redirect(state)
+        .await
         .expect("authorization URL");
     let mut browser = Browser::new();
     let landing = browser.log_in_until(&provider.issuer, &url, CALLBACK).await;
@@ -123,6 +124,7 @@ async fn delegated_login_maps_the_identity_and_back_channel_logout_names_its_ses
     .expect("token");
     let index = delegation
         .logout_index_for_token(&token)
+        .await
         .expect("valid logout token");
     assert_eq!(index, authenticated.logout_index);
 }
@@ -132,6 +134,7 @@ async fn a_callback_for_another_pending_login_is_refused() {
     let (provider, _backchannel, delegation) = setup().await;
     let url = delegation
         .authorization_redirect("etat-du-navigateur-a")
+        .await
         .expect("URL");
     let mut browser = Browser::new();
     let landing = browser.log_in_until(&provider.issuer, &url, CALLBACK).await;

@@ -2,7 +2,8 @@
 //! (`oidc-provider`). The browser asks for the space, is sent to the provider, logs in, comes back to
 //! `/auth/callback/eleve/ent`, reaches the upstream with the identity headers; then the person logs
 //! out at the provider and its back-channel logout (to `/auth/slo/eleve/ent`) ends the gateway
-//! session.
+//! session; logged in again, the gateway's own logout continues at the provider with the ID token as
+//! `id_token_hint`.
 
 mod common;
 mod oidc_peer;
@@ -26,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test]
-async fn pupil_logs_in_through_the_provider_and_back_channel_logout_ends_the_session() {
+async fn pupil_logs_in_through_the_provider_and_both_logouts_end_the_sessions() {
     let upstream = Upstream::start().await;
     let (gateway_port, provider_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{gateway_port}");
@@ -87,7 +88,7 @@ users_file = "users.toml"
         format!(
             "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"oidc\"\nissuer = \"{issuer}\"\n\
              allow_insecure_http = true\nclient_id = \"passerelle\"\nclient_secret = \"{SECRET}\"\n\
-             scopes = [\"profile\", \"address\", \"ent\"]\nuserinfo = true\n"
+             scopes = [\"profile\", \"address\", \"ent\"]\nuserinfo = true\nprovider_logout = true\n"
         ),
     )
     .expect("eleve.toml");
@@ -97,25 +98,11 @@ users_file = "users.toml"
         .await
         .expect("gateway starts");
 
-    // The space page sends the browser to the provider (metadata is fetched in the background at
-    // start; give it a moment on a loaded machine).
+    // The very first request after start goes to the provider: the login waits for the discovery
+    // when the background fetch has not finished.
     let mut browser = Browser::new();
     let page = format!("{base}/pronote/eleve.html");
-    let mut to_provider = String::new();
-    for _ in 0..50 {
-        let response = browser.get(&page).await;
-        let target = response
-            .headers()
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        if target.starts_with(&issuer) {
-            to_provider = target;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let to_provider = location(&browser.get(&page).await);
     assert!(
         to_provider.starts_with(&format!("{issuer}/auth?")),
         "{to_provider}"
@@ -167,4 +154,29 @@ users_file = "users.toml"
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ended, "the back-channel logout ended the gateway session");
+
+    // Again, then the gateway's own logout: it ends the session and continues at the provider's
+    // end_session_endpoint with the ID token, which the provider accepts.
+    let to_provider = location(&browser.get(&page).await);
+    let back = browser.log_in_until(&issuer, &to_provider, &callback).await;
+    browser.get(&back).await;
+    assert_eq!(browser.get(&page).await.status(), 200, "logged in again");
+    let onward = location(&browser.get(&format!("{base}/auth/logout")).await);
+    assert!(
+        onward.starts_with(&format!("{issuer}/session/end?")),
+        "{onward}"
+    );
+    let hint = url::Url::parse(&onward)
+        .expect("logout URL")
+        .query_pairs()
+        .find(|(k, _)| k == "id_token_hint")
+        .map(|(_, v)| v.into_owned())
+        .expect("id_token_hint in the provider logout");
+    assert_eq!(hint.split('.').count(), 3, "a JWT: {hint}");
+    let confirm = browser.get(&onward).await;
+    assert_eq!(confirm.status(), 200, "the provider accepts the hint");
+    assert!(
+        browser.get(&page).await.status().is_redirection(),
+        "the gateway session is over"
+    );
 }

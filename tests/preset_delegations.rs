@@ -148,3 +148,41 @@ fn an_obsolete_or_unknown_preset_is_a_located_error() {
         "{problems}"
     );
 }
+
+/// The preset's first-connection mode and category values reach the mapping rules; a space file that
+/// names one attribute (the product id the preset leaves open) keeps the preset's other names, and a
+/// category it redefines replaces only that category.
+#[test]
+fn preset_mapping_rules_merge_with_the_space_file() {
+    use passerelle::identity::mapping::{Attributes, Category, MatchingMode, map_attributes};
+    let dir = tempfile::tempdir().unwrap();
+    let path = with_parent_delegation(
+        dir.path(),
+        "id = \"ent\"\nprotocol = \"cas\"\npreset = \"chercan-avec-alimentation\"\n\
+         attributes = { id_produit = \"pronoteId\" }\ncategories = { National_2 = [\"Responsable*\"] }\n",
+    );
+    let config = load(&path).unwrap();
+    let rules = &parent_cas(&config).mapping;
+    assert_eq!(rules.matching, MatchingMode::ProductId);
+    assert_eq!(rules.names.id_produit.as_deref(), Some("pronoteId"));
+    assert_eq!(
+        rules.names.nom.as_deref(),
+        Some("nom"),
+        "kept from the preset"
+    );
+
+    let released: Attributes = [("pronoteId", "12345"), ("categories", "ResponsableLegal")]
+        .into_iter()
+        .collect();
+    let mapped = map_attributes(Some("u1"), &released, rules).unwrap();
+    assert_eq!(mapped.fields.id_produit.as_deref(), Some("12345"));
+    assert!(mapped.categories.contains(&Category::Parent));
+    // Without the product id, PRONOTE could not match the account: refused before PRONOTE sees it.
+    let without: Attributes = [("categories", "National_1")].into_iter().collect();
+    assert_eq!(
+        map_attributes(Some("u1"), &without, rules)
+            .unwrap_err()
+            .code(),
+        "id_produit_absent"
+    );
+}

@@ -291,6 +291,47 @@ fn presets_show_prints_the_effective_preset_with_its_inheritance() {
 }
 
 #[test]
+fn presets_show_lists_what_a_space_file_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("parent.toml");
+    std::fs::write(
+        &space,
+        "published = true\n[[delegation]]\nid = \"ent\"\nprotocol = \"cas\"\npreset = \"arsene76-educonnect\"\n\
+         validation = \"p3\"\nlogin_params = { selection = \"AUTRE_parent_eleve\" }\n",
+    )
+    .unwrap();
+    let space = space.to_str().unwrap();
+    let (ok, out, err) = passerelle(&[
+        "presets",
+        "show",
+        "arsene76-educonnect",
+        "--space-file",
+        space,
+    ]);
+    assert!(ok, "{err}");
+    let (preset, overridden) = out
+        .split_once("[surchargé par le fichier d'espace : délégation « ent »]")
+        .expect("an overrides section");
+    assert!(preset.contains("selection=EDU_parent_eleve"), "{preset}");
+    assert!(
+        overridden.contains("validation            \"p3\""),
+        "{overridden}"
+    );
+    assert!(overridden.contains("AUTRE_parent_eleve"), "{overridden}");
+    assert!(!overridden.contains("protocol"), "{overridden}");
+
+    let (ok, _, err) = passerelle(&[
+        "presets",
+        "show",
+        "chercan-avec-alimentation",
+        "--space-file",
+        space,
+    ]);
+    assert!(!ok);
+    assert!(err.contains("aucune délégation n'utilise"), "{err}");
+}
+
+#[test]
 fn a_broken_catalogue_makes_the_cli_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -192,7 +192,7 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
         now: now() as u64,
         replay: &replay,
     };
-    let Outgoing::Redirect(url) = delegation.start(&ctx).unwrap();
+    let Outgoing::Redirect(url) = delegation.start(&ctx).await.unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     let field = |name: &str| {
         let marker = format!(r#"name="{name}" value=""#);
@@ -239,7 +239,7 @@ async fn saml_delegation_logs_an_educonnect_pupil_in_and_refuses_the_replay() {
         state: "parent-state",
         ..ctx
     };
-    let Outgoing::Redirect(url) = delegation.start(&parent).unwrap();
+    let Outgoing::Redirect(url) = delegation.start(&parent).await.unwrap();
     let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
     let marker = r#"name="SAMLResponse" value=""#;
     let start = html.find(marker).unwrap() + marker.len();

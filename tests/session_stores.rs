@@ -27,6 +27,7 @@ fn session(login: &str, index: Option<&str>, now: u64) -> Session {
         last_seen: now,
         logout_index: index.map(str::to_owned),
         delegation: None,
+        logout_hint: None,
     }
 }
 

@@ -14,12 +14,12 @@ use super::chooser::{Choice, direct_form_redirect, offers_a_choice};
 use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgoing};
 use super::pending::{PendingLogin, PendingLogins};
 use super::registry::Registered;
-use super::{AUTH_PREFIX, LoginFlow, Origin, read_form, refusal, safe_return};
+use super::{AUTH_PREFIX, LoginFlow, read_form, refusal, safe_return};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::FailureKind;
 use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
 use crate::session::cookie::{self, CookieSpec};
-use crate::session::{SessionId, Store};
+use crate::session::{LoginOrigin, SessionId, Store};
 use crate::space::SpaceId;
 use crate::ui;
 use crate::web::{self, Body};
@@ -109,7 +109,7 @@ impl LoginFlow {
             now: self.clock.now(),
             replay: &self.replay,
         };
-        match registered.delegation.start(&ctx) {
+        match registered.delegation.start(&ctx).await {
             Ok(Outgoing::Redirect(location)) => {
                 let mut response = web::redirect(&location);
                 response
@@ -196,9 +196,10 @@ impl LoginFlow {
             Ok(authenticated) => {
                 let previous = cookie::find(&parts.headers, &self.sessions.settings().cookie_name)
                     .and_then(SessionId::parse);
-                let origin = Origin {
+                let origin = LoginOrigin {
                     delegation: Some(delegation_id.to_owned()),
                     logout_index: authenticated.logout_index,
+                    logout_hint: authenticated.logout_hint,
                 };
                 self.finish_login(
                     space,
@@ -261,7 +262,7 @@ impl LoginFlow {
             now: self.clock.now(),
             replay: &self.replay,
         };
-        match registered.delegation.back_channel(&ctx, incoming) {
+        match registered.delegation.back_channel(&ctx, incoming).await {
             Ok(BackChannel::Logout { logout_index }) => {
                 match self.sessions.store().delete_by_index(&logout_index).await {
                     Ok(ended) => {

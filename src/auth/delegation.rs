@@ -78,6 +78,9 @@ pub struct Authenticated {
     /// The handle a later back-channel logout will name (derived from the CAS ticket, SAML
     /// SessionIndex, OIDC `sid`); stored with the session.
     pub logout_index: Option<String>,
+    /// What the provider's own logout needs to recognise this login (the OIDC ID token for
+    /// `id_token_hint`); stored with the session and handed back to [`Delegation::logout`].
+    pub logout_hint: Option<String>,
 }
 
 /// What a back-channel message asks.
@@ -129,6 +132,14 @@ pub enum AuthError {
     /// The session store failed.
     #[error("stockage indisponible : {0}")]
     Store(String),
+}
+
+/// An identity PRONOTE would refuse (no categories, bad birth date…): the message names the field so
+/// the school's admin can fix the provider's configuration.
+impl From<crate::identity::mapping::MappingError> for AuthError {
+    fn from(err: crate::identity::mapping::MappingError) -> Self {
+        AuthError::IncompleteIdentity(err.to_string())
+    }
 }
 
 impl AuthError {
@@ -234,7 +245,8 @@ impl ReplayCache {
 pub trait Delegation: Send + Sync {
     /// Where to send the browser so that the provider authenticates the person. Called once per login,
     /// after the flow created the pending state; `ctx.callback_url` is where the provider must return.
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError>;
+    /// May wait for the provider (e.g. OIDC discovery right after start).
+    fn start(&self, ctx: &Context<'_>) -> impl Future<Output = Result<Outgoing, AuthError>> + Send;
 
     /// The browser came back: validate what it carries (server to server when the protocol says so)
     /// and say who the person is. Tokens are single use: check them with `ctx.replay`.
@@ -245,19 +257,20 @@ pub trait Delegation: Send + Sync {
     ) -> impl Future<Output = Result<Authenticated, AuthError>> + Send;
 
     /// Where to send the browser after the gateway's own logout, to end the provider's session too.
-    /// `None` (the default) ends at the gateway's "logged out" page.
-    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
+    /// `None` (the default) ends at the gateway's "logged out" page. `hint` is the session's
+    /// [`Authenticated::logout_hint`].
+    fn logout(&self, _ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         None
     }
 
     /// A message from the provider outside any browser login (single logout). The default ignores
-    /// everything.
+    /// everything. May fetch from the provider (e.g. its new signing keys).
     fn back_channel(
         &self,
         _ctx: &Context<'_>,
         _request: &Incoming,
-    ) -> Result<BackChannel, AuthError> {
-        Ok(BackChannel::Ignored)
+    ) -> impl Future<Output = Result<BackChannel, AuthError>> + Send {
+        async { Ok(BackChannel::Ignored) }
     }
 
     /// Whether the provider answers at all, for `when_idp_down`. The default says yes.

@@ -30,7 +30,7 @@ use crate::clock::Clock;
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::{FailureKind, Guard, Verdict};
 use crate::session::cookie::{self, CookieSpec};
-use crate::session::{SessionId, Sessions};
+use crate::session::{LoginOrigin, SessionId, Sessions};
 use crate::space::{SpaceId, Variant};
 use crate::ui::{self, LoginForm};
 use crate::web::{self, Body};
@@ -225,7 +225,7 @@ impl LoginFlow {
                     client_ip,
                     previous,
                     &return_to,
-                    Origin::default(),
+                    LoginOrigin::default(),
                 )
                 .await
             }
@@ -261,7 +261,7 @@ impl LoginFlow {
         client_ip: IpAddr,
         previous: Option<SessionId>,
         return_to: &str,
-        origin: Origin,
+        origin: LoginOrigin,
     ) -> Response<Body> {
         let protocol = identity.protocol.as_str();
         let login = identity.login.clone();
@@ -273,13 +273,7 @@ impl LoginFlow {
         }
         let created = self
             .sessions
-            .create_delegated(
-                space,
-                identity,
-                client_ip,
-                origin.delegation,
-                origin.logout_index,
-            )
+            .create_delegated(space, identity, client_ip, origin)
             .await;
         let id = match created {
             Ok(id) => id,
@@ -317,7 +311,9 @@ impl LoginFlow {
                     now: self.clock.now(),
                     replay: &self.replay,
                 };
-                onward = registered.delegation.logout(&ctx);
+                onward = registered
+                    .delegation
+                    .logout(&ctx, session.logout_hint.as_deref());
             }
             match self.sessions.destroy(&id.key()).await {
                 Ok(existed) => tracing::info!(session = %id.key().log_id(), existed, "déconnexion"),
@@ -399,13 +395,6 @@ impl LoginFlow {
             same_site: "Strict",
         }
     }
-}
-
-/// How a session came to be, beyond its identity.
-#[derive(Debug, Default)]
-struct Origin {
-    delegation: Option<String>,
-    logout_index: Option<String>,
 }
 
 /// The French page (with `Retry-After`) for a guard verdict that refuses, or `None` to go on.

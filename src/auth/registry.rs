@@ -33,10 +33,10 @@ pub enum AnyDelegation {
 }
 
 impl Delegation for AnyDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.start(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.start(ctx),
+            AnyDelegation::Cas(cas) => cas.start(ctx).await,
+            AnyDelegation::Oidc(oidc) => oidc.start(ctx).await,
         }
     }
     async fn callback(
@@ -49,20 +49,20 @@ impl Delegation for AnyDelegation {
             AnyDelegation::Oidc(oidc) => oidc.callback(ctx, request).await,
         }
     }
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
         match self {
-            AnyDelegation::Cas(cas) => cas.logout(ctx),
-            AnyDelegation::Oidc(oidc) => oidc.logout(ctx),
+            AnyDelegation::Cas(cas) => cas.logout(ctx, hint),
+            AnyDelegation::Oidc(oidc) => oidc.logout(ctx, hint),
         }
     }
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
     ) -> Result<BackChannel, AuthError> {
         match self {
-            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request),
-            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request),
+            AnyDelegation::Cas(cas) => cas.back_channel(ctx, request).await,
+            AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request).await,
         }
     }
     async fn probe(&self) -> Result<(), AuthError> {

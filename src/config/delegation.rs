@@ -17,7 +17,7 @@ use super::model::{
 use super::presets::{Catalogue, Status};
 use super::problems::Problem;
 use super::values::HttpUrl;
-use crate::identity::mapping::SpaceRules;
+use crate::identity::mapping::{CategoryValues, MappingRules, SpaceRules};
 use toml::Spanned;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -54,7 +54,7 @@ pub struct OidcSettings {
     pub userinfo: bool,
     pub provider_logout: bool,
     pub discovery_ttl: Duration,
-    pub attributes: AttributeNames,
+    pub mapping: MappingRules,
 }
 
 impl std::fmt::Debug for OidcSettings {
@@ -80,7 +80,8 @@ pub struct CasSettings {
     pub login_params: Vec<(String, String)>,
     pub renew: bool,
     pub gateway: bool,
-    pub attributes: AttributeNames,
+    /// How the released attributes become PRONOTE fields.
+    pub mapping: MappingRules,
     pub slo_sources: Vec<IpNet>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
@@ -127,6 +128,14 @@ impl PresetSource for Catalogue {
             renew: false,
             gateway: false,
             attributes: Some(preset.attributes.clone()),
+            matching: Some(preset.matching),
+            categories: Some(
+                preset
+                    .categories
+                    .iter()
+                    .map(|(category, values)| (category, values.to_vec()))
+                    .collect(),
+            ),
             spaces: None,
             slo_sources: Vec::new(),
             allow_insecure_http: false,
@@ -162,10 +171,23 @@ pub fn fill_from_preset(entry: &mut DelegationEntry, preset: &DelegationEntry) {
         validate_url,
         logout_url,
         validation,
-        attributes,
+        matching,
         connect_timeout,
         timeout
     );
+    // Attribute names and category values merge key by key: a space file that renames one attribute
+    // or one category keeps the preset's others.
+    if let Some(base) = &preset.attributes {
+        entry.attributes = Some(entry.attributes.take().unwrap_or_default().or(base));
+    }
+    if let Some(base) = &preset.categories {
+        let categories = entry.categories.get_or_insert_with(Default::default);
+        for (category, values) in base {
+            categories
+                .entry(*category)
+                .or_insert_with(|| values.clone());
+        }
+    }
     for (key, value) in &preset.login_params {
         entry
             .login_params
@@ -316,13 +338,30 @@ fn resolve_cas(
             .collect(),
         renew: entry.renew,
         gateway: entry.gateway,
-        attributes: entry.attributes.clone().unwrap_or_default(),
+        mapping: mapping_rules(entry, &AttributeNames::pronote()),
         slo_sources: entry.slo_sources.clone(),
         connect_timeout: entry
             .connect_timeout
             .map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.0),
         timeout: entry.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
     })
+}
+
+/// The entry's mapping rules; attribute names it leaves out are the protocol's usual ones.
+fn mapping_rules(entry: &DelegationEntry, protocol_names: &AttributeNames) -> MappingRules {
+    MappingRules {
+        names: entry
+            .attributes
+            .clone()
+            .unwrap_or_default()
+            .or(protocol_names),
+        categories: entry
+            .categories
+            .as_ref()
+            .map(CategoryValues::with_overrides)
+            .unwrap_or_default(),
+        matching: entry.matching.unwrap_or_default(),
+    }
 }
 
 fn resolve_oidc(
@@ -399,7 +438,7 @@ fn resolve_oidc(
         discovery_ttl: entry
             .discovery_ttl
             .map_or(Duration::from_secs(3600), |d| d.0),
-        attributes: entry.attributes.clone().unwrap_or_default(),
+        mapping: mapping_rules(entry, &AttributeNames::openid_connect()),
     })
 }
 

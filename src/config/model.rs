@@ -502,6 +502,19 @@ pub struct DelegationEntry {
     pub gateway: bool,
     #[serde(default)]
     pub attributes: Option<AttributeNames>,
+    /// How PRONOTE finds the account at first connection: `identity` (names, birth date…) or
+    /// `product_id` (the ENT releases PRONOTE's own id).
+    #[serde(default)]
+    pub matching: Option<crate::identity::mapping::MatchingMode>,
+    /// The provider's values for each PRONOTE category, e.g. `categories = { National_2 = ["Parent*"] }`;
+    /// categories not named keep PRONOTE's own values (`National_N`).
+    #[serde(default)]
+    pub categories: Option<
+        std::collections::BTreeMap<
+            crate::identity::mapping::Category,
+            Vec<crate::identity::mapping::ValuePattern>,
+        >,
+    >,
     /// Which PRONOTE categories open which space (PRONOTE's "correspondances espaces / catégories"),
     /// e.g. `spaces = { viescolaire = ["National_4", "National_3"] }`; unnamed spaces keep the
     /// defaults (élève → eleve, parent → parent, enseignant → professeur, personnel → direction and

@@ -90,6 +90,20 @@ impl AttributeNames {
         }
     }
 
+    /// OpenID Connect's standard claims (Core §5.1); `categories` is not standard but is what ENT
+    /// providers that speak PRONOTE's vocabulary release.
+    pub fn openid_connect() -> Self {
+        AttributeNames {
+            login: None,
+            nom: Some("family_name".to_owned()),
+            prenom: Some("given_name".to_owned()),
+            date_naissance: Some("birthdate".to_owned()),
+            code_postal: Some("address.postal_code".to_owned()),
+            categories: Some("categories".to_owned()),
+            id_produit: None,
+        }
+    }
+
     /// Fields of `self` where set, else those of `base`.
     pub fn or(self, base: &AttributeNames) -> AttributeNames {
         AttributeNames {

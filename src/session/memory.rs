@@ -213,6 +213,7 @@ mod tests {
             last_seen: now,
             logout_index: None,
             delegation: None,
+            logout_hint: None,
         }
     }
 

@@ -121,6 +121,17 @@ pub struct Session {
     /// The delegation (id within the space) that authenticated it, if not the direct form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegation: Option<String>,
+    /// What the provider's logout needs (OIDC ID token for `id_token_hint`), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_hint: Option<String>,
+}
+
+/// How a session came to be, beyond its identity: the delegation and what its logouts need.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOrigin {
+    pub delegation: Option<String>,
+    pub logout_index: Option<String>,
+    pub logout_hint: Option<String>,
 }
 
 mod space_name {
@@ -172,7 +183,11 @@ impl Sessions {
         client_ip: IpAddr,
         logout_index: Option<String>,
     ) -> Result<SessionId, StoreError> {
-        self.create_delegated(space, identity, client_ip, None, logout_index)
+        let origin = LoginOrigin {
+            logout_index,
+            ..LoginOrigin::default()
+        };
+        self.create_delegated(space, identity, client_ip, origin)
             .await
     }
 
@@ -182,8 +197,7 @@ impl Sessions {
         space: SpaceId,
         identity: Identity,
         client_ip: IpAddr,
-        delegation: Option<String>,
-        logout_index: Option<String>,
+        origin: LoginOrigin,
     ) -> Result<SessionId, StoreError> {
         let now = self.clock.now();
         let id = SessionId::generate();
@@ -193,8 +207,9 @@ impl Sessions {
             client_ip,
             created_at: now,
             last_seen: now,
-            logout_index,
-            delegation,
+            logout_index: origin.logout_index,
+            delegation: origin.delegation,
+            logout_hint: origin.logout_hint,
         };
         self.store
             .put(&id.key(), &session, self.ttl(&session, now))

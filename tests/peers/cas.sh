@@ -69,19 +69,35 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
 STATIC_URL = "/static/"
 USE_TZ = True
 LANGUAGE_CODE = "fr"
-CAS_AUTH_CLASS = "cas_server.auth.DjangoAuthUser"
+CAS_AUTH_CLASS = "casproject.pronote_auth.PronoteUser"
 CAS_SHOW_SERVICE_MESSAGES = False
 CAS_INFO_MESSAGES_ORDER = []
 # Tickets live long enough for a slow CI machine, still single use.
 CAS_TICKET_VALIDITY = 60
 CAS_SLO_TIMEOUT = 5
 PY
+# What an ENT releases to PRONOTE besides the Django user fields: the person's categories and birth
+# date (ISO, as Open ENT NG sends it; the gateway rewrites it to dd/mm/yyyy).
+cat > "$project/casproject/pronote_auth.py" <<'PY'
+from cas_server.auth import DjangoAuthUser
+
+PRONOTE_ATTRIBUTES = {
+    "claire.martin": {"categories": "National_2", "dateNaissance": "1984-05-12"},
+}
+
+
+class PronoteUser(DjangoAuthUser):
+    def attributs(self):
+        attributes = super().attributs()
+        attributes.update(PRONOTE_ATTRIBUTES.get(self.username, {}))
+        return attributes
+PY
 cat > "$project/casproject/urls.py" <<'PY'
 from django.urls import include, path
 urlpatterns = [path("cas/", include(("cas_server.urls", "cas_server"), namespace="cas_server"))]
 PY
 
-if [ ! -f "$project/.ready" ]; then
+if [ ! -f "$project/.ready-v2" ]; then
   log "creating the database, the test user and the service pattern"
   (cd "$project" && "$venv/bin/python" manage.py migrate --noinput >&2)
   (cd "$project" && "$venv/bin/python" manage.py shell >&2) <<'PY'
@@ -95,10 +111,11 @@ pattern, _ = ServicePattern.objects.get_or_create(
     defaults={"pos": 100, "pattern": r"^http://127\.0\.0\.1:[0-9]+/auth/callback/.*$"})
 pattern.single_log_out = True
 pattern.save()
-for name, replace in [("first_name", "prenom"), ("last_name", "nom"), ("email", "mail"), ("username", "login")]:
+for name, replace in [("first_name", "prenom"), ("last_name", "nom"), ("email", "mail"), ("username", "login"),
+                      ("categories", "categories"), ("dateNaissance", "dateNaissance")]:
     ReplaceAttributName.objects.get_or_create(service_pattern=pattern, name=name, replace=replace)
 PY
-  touch "$project/.ready"
+  touch "$project/.ready-v2"
 fi
 
 echo "export PASSERELLE_CAS_PYTHON=$venv/bin/python"

@@ -20,6 +20,8 @@ use super::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use crate::config::CasSettings;
+use crate::config::model::CasValidation;
+use crate::identity::mapping::{Attributes, map_attributes};
 use crate::identity::{Identity, MappedFields, Protocol};
 use parse::CasSuccess;
 use validate::Validator;
@@ -51,62 +53,25 @@ impl CasDelegation {
     }
 
     fn identity(&self, success: CasSuccess) -> Result<Identity, AuthError> {
-        let names = &self.settings.attributes;
-        let first = |configured: &Option<String>, default: &str| -> Option<String> {
-            let name = configured.as_deref().unwrap_or(default);
-            success
-                .attributes
-                .get(name)
-                .and_then(|values| values.first())
-                .cloned()
-        };
-        let login = match &names.login {
-            Some(attribute) => first(&Some(attribute.clone()), attribute).ok_or_else(|| {
-                AuthError::IncompleteIdentity(format!("attribut « {attribute} » absent"))
-            })?,
-            None => success.user.clone(),
-        };
-        let categories_name = names.categories.as_deref().unwrap_or("categories");
-        let categories = success
+        // CAS 1 answers a bare principal: there is nothing to map, and no profile to check.
+        if self.settings.validation == CasValidation::Validate {
+            return Ok(Identity {
+                login: success.user,
+                protocol: Protocol::Cas,
+                fields: MappedFields::default(),
+            });
+        }
+        let attributes: Attributes = success
             .attributes
-            .get(categories_name)
             .into_iter()
-            .flatten()
-            .flat_map(|value| value.split(';'))
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
+            .flat_map(|(name, values)| values.into_iter().map(move |value| (name.clone(), value)))
             .collect();
+        let mapped = map_attributes(Some(&success.user), &attributes, &self.settings.mapping)?;
         Ok(Identity {
-            login,
+            login: mapped.login,
             protocol: Protocol::Cas,
-            fields: MappedFields {
-                nom: first(&names.nom, "nom"),
-                prenom: first(&names.prenom, "prenom"),
-                date_naissance: first(&names.date_naissance, "dateNaissance")
-                    .map(|date| pronote_date(&date)),
-                code_postal: first(&names.code_postal, "codePostal"),
-                categories,
-                id_produit: first(&names.id_produit, "idProduit"),
-            },
+            fields: mapped.fields,
         })
-    }
-}
-
-/// PRONOTE wants `dd/mm/yyyy`; ENTs also send ISO `yyyy-mm-dd` (Edifice's `birthDate`).
-fn pronote_date(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let iso = bytes.len() >= 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && bytes[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
-    if iso {
-        format!("{}/{}/{}", &value[8..10], &value[5..7], &value[..4])
-    } else {
-        value.to_owned()
     }
 }
 
@@ -118,7 +83,7 @@ fn well_formed_ticket(ticket: &str) -> bool {
 }
 
 impl Delegation for CasDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         Ok(Outgoing::Redirect(client::login_redirect(
             &self.settings,
             ctx.callback_url,
@@ -155,17 +120,18 @@ impl Delegation for CasDelegation {
         Ok(Authenticated {
             identity: self.identity(success)?,
             logout_index: Some(Self::logout_index(ticket)),
+            logout_hint: None,
         })
     }
 
-    fn logout(&self, ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         let mut back = url::Url::parse(ctx.callback_url).ok()?;
         back.set_path(&ctx.space.page_path(crate::space::Variant::Desktop));
         back.set_query(None);
         client::logout_redirect(&self.settings, back.as_str())
     }
 
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,
@@ -213,15 +179,6 @@ impl Delegation for CasDelegation {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_birth_dates_become_pronote_dates() {
-        assert_eq!(pronote_date("2011-03-07"), "07/03/2011");
-        assert_eq!(pronote_date("07/03/2011"), "07/03/2011");
-        assert_eq!(pronote_date("2011-03"), "2011-03");
-        assert_eq!(pronote_date("éééééééééé"), "éééééééééé");
-        assert_eq!(pronote_date("2011-03-0é"), "2011-03-0é");
-    }
 
     #[test]
     fn tickets_must_be_short_printable_ascii() {

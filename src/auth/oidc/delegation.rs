@@ -20,7 +20,7 @@ use crate::auth::delegation::{
     self as flow, AuthError, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
 use crate::clock::Clock;
-use crate::identity::mapping::{AttributeNames, MappingError, MappingRules, map_attributes};
+use crate::identity::mapping::{MappingError, MappingRules, map_attributes};
 use crate::identity::{Identity, Protocol};
 
 /// Why a callback produced no identity.
@@ -81,14 +81,10 @@ impl OidcDelegation {
     }
 
     /// Where to send the browser for the login whose pending state is `state`. Fails with
-    /// `Unreachable` while the provider's metadata has never been fetched (and starts fetching it).
-    pub fn authorization_redirect(&self, state: &str) -> Result<String, OidcError> {
-        let Some(metadata) = self.rp.cached_metadata() else {
-            self.prefetch();
-            return Err(OidcError::Unreachable {
-                what: "découverte"
-            });
-        };
+    /// Fetches the provider's metadata first when it is missing or stale (the first login after start
+    /// may come before the background fetch ends).
+    pub async fn authorization_redirect(&self, state: &str) -> Result<String, OidcError> {
+        let metadata = self.rp.metadata().await?;
         let pending = PendingLogin::derive(&self.key, state);
         Ok(self.rp.authorization_url(&metadata, &pending).to_string())
     }
@@ -151,13 +147,10 @@ impl OidcDelegation {
             .map(|url| url.to_string())
     }
 
-    /// A back-channel `logout_token`: the session index to end. Verified against the keys already
-    /// known (a logout token signed with a brand-new key is refused; the provider retries).
-    pub fn logout_index_for_token(&self, logout_token: &str) -> Result<String, OidcError> {
-        let metadata = self.rp.cached_metadata().ok_or(OidcError::Unreachable {
-            what: "découverte",
-        })?;
-        let notice = self.rp.verify_logout_token_with(&metadata, logout_token)?;
+    /// A back-channel `logout_token`: the session index to end. A token signed with a key the cached
+    /// set lacks makes the gateway fetch the provider's keys again (rate-limited by the discovery).
+    pub async fn logout_index_for_token(&self, logout_token: &str) -> Result<String, OidcError> {
+        let notice = self.rp.verify_logout_token(logout_token).await?;
         Ok(self.logout_index(notice.session_id.as_deref(), notice.subject.as_deref()))
     }
 
@@ -208,29 +201,20 @@ pub fn from_settings(
         post_logout_redirect_uri: Some(post_logout_redirect_uri),
         discovery_ttl_secs: config.discovery_ttl.as_secs(),
     };
-    let names = &config.attributes;
-    let or = |configured: &Option<String>, default: &str| {
-        Some(configured.clone().unwrap_or_else(|| default.to_owned()))
-    };
-    let rules = MappingRules {
-        names: AttributeNames {
-            login: names.login.clone(),
-            nom: or(&names.nom, "family_name"),
-            prenom: or(&names.prenom, "given_name"),
-            date_naissance: or(&names.date_naissance, "birthdate"),
-            code_postal: or(&names.code_postal, "address.postal_code"),
-            categories: or(&names.categories, "categories"),
-            id_produit: names.id_produit.clone(),
-        },
-        ..MappingRules::default()
-    };
-    OidcDelegation::new(settings, rules, key, config.provider_logout, clock.clone())
+    OidcDelegation::new(
+        settings,
+        config.mapping.clone(),
+        key,
+        config.provider_logout,
+        clock.clone(),
+    )
 }
 
 /// The OIDC delegation behind the shared flow's contract.
 impl Delegation for OidcDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         self.authorization_redirect(ctx.state)
+            .await
             .map(Outgoing::Redirect)
             .map_err(|err| auth_error(&err))
     }
@@ -248,9 +232,7 @@ impl Delegation for OidcDelegation {
         let done = match self.complete(ctx.state, params).await {
             Ok(done) => done,
             Err(CallbackError::Oidc(err)) => return Err(auth_error(&err)),
-            Err(CallbackError::Mapping(err)) => {
-                return Err(AuthError::IncompleteIdentity(err.to_string()));
-            }
+            Err(CallbackError::Mapping(err)) => return Err(err.into()),
         };
         // Single use, across replicas: the same ID token never opens two sessions.
         let digest = Sha256::digest(done.logged_in.id_token.as_bytes());
@@ -265,15 +247,17 @@ impl Delegation for OidcDelegation {
         Ok(flow::Authenticated {
             identity: done.identity,
             logout_index: Some(done.logout_index),
+            // Kept only when the gateway's logout goes on to the provider, which wants it as
+            // `id_token_hint` (without it, providers ask the person to confirm).
+            logout_hint: self.provider_logout.then_some(done.logged_in.id_token),
         })
     }
 
-    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
-        // The session does not keep the ID token yet: client_id + post_logout_redirect_uri only.
-        self.provider_logout_url(None)
+    fn logout(&self, _ctx: &Context<'_>, hint: Option<&str>) -> Option<String> {
+        self.provider_logout_url(hint)
     }
 
-    fn back_channel(
+    async fn back_channel(
         &self,
         _ctx: &Context<'_>,
         request: &Incoming,
@@ -282,6 +266,7 @@ impl Delegation for OidcDelegation {
             return Ok(BackChannel::Ignored);
         };
         self.logout_index_for_token(&token.1)
+            .await
             .map(|logout_index| BackChannel::Logout { logout_index })
             .map_err(|err| auth_error(&err))
     }
@@ -353,12 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn nothing_starts_before_the_metadata_is_known() {
-        let d = delegation();
-        assert!(matches!(
-            d.authorization_redirect("s"),
-            Err(OidcError::Unreachable { .. })
-        ));
-        assert_eq!(d.provider_logout_url(None), None);
+    fn no_provider_logout_before_the_metadata_is_known() {
+        assert_eq!(delegation().provider_logout_url(None), None);
     }
 }

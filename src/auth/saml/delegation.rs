@@ -135,7 +135,7 @@ fn iso_to_pronote(date: &str) -> String {
 }
 
 impl Delegation for SamlDelegation {
-    fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
+    async fn start(&self, ctx: &Context<'_>) -> Result<Outgoing, AuthError> {
         let settings = self.sp.settings();
         if ctx.callback_url != settings.acs_url {
             return Err(AuthError::Malformed(
@@ -198,10 +198,11 @@ impl Delegation for SamlDelegation {
         Ok(Authenticated {
             identity,
             logout_index: handle.map(|h| Self::logout_index(&assertion.issuer, h)),
+            logout_hint: None,
         })
     }
 
-    fn logout(&self, _ctx: &Context<'_>) -> Option<String> {
+    fn logout(&self, _ctx: &Context<'_>, _hint: Option<&str>) -> Option<String> {
         // EduConnect ends its session at its logout page (FrEduUrlRetour is its usual value); other IdPs
         // need a LogoutRequest naming the session, which the flow does not hand us yet.
         let settings = self.sp.settings();
@@ -214,7 +215,7 @@ impl Delegation for SamlDelegation {
         None
     }
 
-    fn back_channel(
+    async fn back_channel(
         &self,
         ctx: &Context<'_>,
         request: &Incoming,

@@ -182,6 +182,45 @@ pub fn show(catalogue: &Catalogue, id: &str) -> Option<String> {
     Some(out)
 }
 
+/// What the `[[delegation]]` tables of a space file that use preset `id` write themselves: those keys
+/// win over the preset shown above them. An error when the file is not TOML or no delegation uses `id`.
+pub fn overrides(space_file: &str, id: &str) -> Result<String, String> {
+    let table: toml::Table = space_file.parse().map_err(|err: toml::de::Error| {
+        format!("fichier d'espace illisible : {}", err.message())
+    })?;
+    let using: Vec<&toml::Table> = table
+        .get("delegation")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+        .filter(|entry| entry.get("preset").and_then(toml::Value::as_str) == Some(id))
+        .collect();
+    if using.is_empty() {
+        return Err(format!("aucune délégation n'utilise le preset « {id} »"));
+    }
+    let mut out = String::new();
+    for entry in using {
+        let name = entry.get("id").and_then(toml::Value::as_str).unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "\n[surchargé par le fichier d'espace : délégation « {name} »]"
+        );
+        let mut any = false;
+        for (key, value) in entry {
+            if matches!(key.as_str(), "id" | "protocol" | "preset") {
+                continue;
+            }
+            any = true;
+            let _ = writeln!(out, "{key:<22}{value}");
+        }
+        if !any {
+            let _ = writeln!(out, "(rien : le preset s'applique tel quel)");
+        }
+    }
+    Ok(out)
+}
+
 impl std::str::FromStr for PresetProtocol {
     type Err = String;
 
