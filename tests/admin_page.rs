@@ -15,6 +15,7 @@ const GUARD: &str = "max_failures = 3\nrate_burst = 1000\nrate_per_second = 1000
 
 /// A gateway with the memory store (the other admin tests use Redis), started in this process.
 async fn start(dir: &Path) -> (Running, SocketAddr, SocketAddr) {
+    passerelle::telemetry::metrics();
     let path = write_config(dir, "127.0.0.1:0", "127.0.0.1:0", "", GUARD);
     let config = passerelle::config::load(&path).unwrap_or_else(|problems| panic!("{problems}"));
     let running = passerelle::server::start(config, Options::default())
@@ -215,6 +216,17 @@ async fn connections_are_listed_and_revoked_with_the_memory_store_too() {
     .await;
     assert_eq!((status, page["total"].as_u64()), (200, Some(1)), "{page}");
     assert_eq!(page["sessions"][0]["ip"], "192.0.2.9");
+    let metrics = reqwest::get(format!("http://{admin_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("passerelle_space_sessions{space=\"eleve\"} 1")
+            && metrics.contains("passerelle_space_sessions{space=\"parent\"} 0"),
+        "live count per space: {metrics}"
+    );
     let (status, body) = admin(
         reqwest::Method::DELETE,
         admin_addr,

@@ -103,7 +103,9 @@ async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text. The session gauges are counted now, from the store, so they are live.
+async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    sessions::publish_counts(&state).await;
     (
         [(
             header::CONTENT_TYPE,

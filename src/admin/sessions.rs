@@ -87,6 +87,32 @@ pub async fn matching(
     Ok(sessions)
 }
 
+/// How many of `sessions` are in each space, indexed by [`SpaceId`].
+pub fn per_space(sessions: &[(SessionKey, Session)]) -> [usize; SpaceId::ALL.len()] {
+    let mut counts = [0usize; SpaceId::ALL.len()];
+    for (_, session) in sessions {
+        counts[session.space as usize] += 1;
+    }
+    counts
+}
+
+/// `passerelle_sessions` and `passerelle_space_sessions{space}`, set from the store when `/metrics`
+/// is scraped. With Redis every replica counts the shared store, so each reports the whole
+/// deployment's figure (aggregate with `max`, not `sum`).
+pub async fn publish_counts(state: &AdminState) {
+    match state.store.list().await {
+        Ok(sessions) => {
+            let counts = per_space(&sessions);
+            metrics::gauge!("passerelle_sessions").set(sessions.len() as f64);
+            for space in SpaceId::ALL {
+                metrics::gauge!("passerelle_space_sessions", "space" => space.as_str())
+                    .set(counts[space as usize] as f64);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
+    }
+}
+
 /// One session as the API shows it.
 pub fn describe(key: &SessionKey, session: &Session) -> Value {
     json!({

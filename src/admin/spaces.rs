@@ -26,10 +26,7 @@ impl From<PublicationError> for ApiError {
 /// Every space as the dashboard shows it. Sessions are counted from the store, so with Redis the
 /// figure covers every replica.
 pub async fn overview(state: &AdminState) -> Result<Vec<Value>, ApiError> {
-    let mut sessions = [0usize; SpaceId::ALL.len()];
-    for (_, session) in state.store.list().await? {
-        sessions[session.space as usize] += 1;
-    }
+    let sessions = super::sessions::per_space(&state.store.list().await?);
     let gateway = state.live.gateway();
     let publication = state.live.publication();
     Ok(SpaceId::ALL

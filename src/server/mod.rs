@@ -32,15 +32,14 @@ use crate::config::{Config, StoreBackend};
 use crate::guard::{Guard, RedisGuardStore};
 use crate::identity::signed_headers::BadPrefix;
 use crate::proxy::BadUpstream;
-use crate::session::{AnyStore, MemoryStore, RedisStore, Session, SessionKey, Store, StoreError};
-use crate::space::SpaceId;
+use crate::session::{AnyStore, MemoryStore, RedisStore, StoreError};
 use publication::Publication;
 
 /// How long in-flight requests may run after a shutdown begins.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a client may take to send its request headers (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
-/// How often expired sessions are swept from memory and the sessions gauge refreshed.
+/// How often expired sessions are swept from memory.
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -297,7 +296,7 @@ async fn serve_connection(
     }
 }
 
-/// Sweep expired sessions from memory and publish the live counts.
+/// Sweep expired sessions from memory (Redis forgets them by itself).
 async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
     loop {
@@ -308,24 +307,6 @@ async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
         if let AnyStore::Memory(memory) = &store {
             memory.sweep();
         }
-        match store.list().await {
-            Ok(sessions) => publish_session_counts(&sessions),
-            Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
-        }
-    }
-}
-
-/// `passerelle_sessions` and `passerelle_space_sessions{space}`. With Redis every replica counts the
-/// shared store, so each reports the whole deployment's figure (use `max`, not `sum`, across replicas).
-fn publish_session_counts(sessions: &[(SessionKey, Session)]) {
-    let mut per_space = [0usize; SpaceId::ALL.len()];
-    for (_, session) in sessions {
-        per_space[session.space as usize] += 1;
-    }
-    metrics::gauge!("passerelle_sessions").set(sessions.len() as f64);
-    for space in SpaceId::ALL {
-        metrics::gauge!("passerelle_space_sessions", "space" => space.as_str())
-            .set(per_space[space as usize] as f64);
     }
 }
 
