@@ -22,6 +22,7 @@ use super::{CasBridge, ticket};
 use crate::auth::{LoginFlow, refusal};
 use crate::config::SpaceTable;
 use crate::config::cas_bridge::SpaceBridge;
+use crate::server::publication::Publication;
 use crate::session::cookie;
 use crate::session::{Session, SessionId, Store};
 use crate::ui;
@@ -66,6 +67,7 @@ impl CasBridge {
         &self,
         flow: &LoginFlow,
         spaces: &SpaceTable,
+        publication: &Publication,
         request: &Request<Incoming>,
         client_ip: IpAddr,
     ) -> Response<Body> {
@@ -81,7 +83,8 @@ impl CasBridge {
             return web::page(ui::cas_service_refused());
         };
         let space = bridge.space;
-        let settings = spaces.get(space);
+        // The administrator's runtime publication choice applies here as on the space's pages.
+        let settings = publication.settings(spaces, space);
         if !settings.published {
             return web::page(ui::not_published(space));
         }
@@ -126,7 +129,7 @@ impl CasBridge {
             back.finish()
         };
         let requested = format!("{}?{back}", self.login_path());
-        flow.start(space, settings, &requested, client_ip, request.headers())
+        flow.start(space, &settings, &requested, client_ip, request.headers())
             .await
     }
 

@@ -32,6 +32,7 @@ use crate::auth::LoginFlow;
 use crate::clock::Clock;
 use crate::config::SpaceTable;
 use crate::config::cas_bridge::CasBridgeSettings;
+use crate::server::publication::Publication;
 use crate::session::cookie;
 use crate::session::{AnyStore, SessionId, SessionKey};
 use crate::ui;
@@ -85,13 +86,17 @@ impl CasBridge {
         &self,
         flow: &LoginFlow,
         spaces: &SpaceTable,
+        publication: &Publication,
         request: Request<Incoming>,
         client_ip: IpAddr,
     ) -> Response<Body> {
         let path = request.uri().path();
         let endpoint = path.strip_prefix(&self.settings.prefix).unwrap_or(path);
         match endpoint {
-            "/login" => self.login(flow, spaces, &request, client_ip).await,
+            "/login" => {
+                self.login(flow, spaces, publication, &request, client_ip)
+                    .await
+            }
             "/logout" => self.logout(flow, &request, client_ip).await,
             "/validate" => {
                 self.validate(&request, validation::Flavour::Cas1, client_ip)

@@ -117,6 +117,12 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
             backend: *store.backend.get_ref(),
             redis_url: store.redis_url.as_ref().map(|url| url.get_ref().clone()),
             key_prefix: store.key_prefix.clone(),
+            state_file: base_dir.join(
+                store
+                    .state_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("passerelle-state.json")),
+            ),
         },
         identity: IdentitySettings {
             header_prefix: gateway.identity.header_prefix.0.clone(),

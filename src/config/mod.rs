@@ -93,6 +93,8 @@ pub struct StoreSettings {
     pub backend: StoreBackend,
     pub redis_url: Option<String>,
     pub key_prefix: String,
+    /// Runtime publication choices with the memory store (see `server::publication`).
+    pub state_file: PathBuf,
 }
 
 #[derive(Debug, Clone)]

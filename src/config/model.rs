@@ -170,6 +170,10 @@ pub struct StoreSection {
     /// Prefix of every Redis key, so that several gateways can share one Redis.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
+    /// With the memory store: where runtime publication choices are kept across restarts (relative to
+    /// this file). Default `passerelle-state.json` next to this file. With Redis they live in Redis.
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for StoreSection {
@@ -178,6 +182,7 @@ impl Default for StoreSection {
             backend: default_backend(),
             redis_url: None,
             key_prefix: default_key_prefix(),
+            state_file: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 use super::client_ip;
+use super::publication::Publication;
 use super::request_metrics::RequestCounters;
 use crate::auth::{
     AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
@@ -17,7 +18,7 @@ use crate::auth::{
 };
 use crate::cas_server::CasBridge;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, SpaceSettings};
 use crate::identity::signed_headers::HeaderSigner;
 use crate::proxy::{ForwardedFor, Upstream};
 use crate::session::cookie;
@@ -40,6 +41,8 @@ pub struct Gateway {
     pub(crate) requests: RequestCounters,
     /// The CAS bridge (`[cas_server]`), when configured.
     pub(crate) bridge: Option<CasBridge>,
+    /// Runtime publish / unpublish choices, shared with every configuration swapped in after this one.
+    pub(crate) publication: Publication,
 }
 
 /// Which part of the site a request was for, as a low-cardinality metrics label.
@@ -48,6 +51,16 @@ fn area_label(space: Option<SpaceId>) -> &'static str {
 }
 
 impl Gateway {
+    /// The configuration this gateway was built from.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// A space's settings with the administrator's runtime publication choice applied.
+    fn space_settings(&self, space: SpaceId) -> Cow<'_, SpaceSettings> {
+        self.publication.settings(&self.config.spaces, space)
+    }
+
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let client_ip =
             client_ip::resolve(peer.ip(), request.headers(), &self.config.trusted_proxies);
@@ -59,7 +72,9 @@ impl Gateway {
             let spaces = &self.config.spaces;
             (
                 "auth",
-                bridge.handle(&self.flow, spaces, request, client_ip).await,
+                bridge
+                    .handle(&self.flow, spaces, &self.publication, request, client_ip)
+                    .await,
             )
         } else {
             self.site(request, client_ip).await
@@ -96,7 +111,7 @@ impl Gateway {
                     .single_logout(request, space, &delegation, client_ip)
                     .await;
             }
-            let settings = self.config.spaces.get(space).clone();
+            let settings = self.space_settings(space).into_owned();
             return self
                 .flow
                 .callback(request, space, &delegation, &settings, client_ip)
@@ -107,23 +122,23 @@ impl Gateway {
                 .and_then(|name| name.parse::<SpaceId>().ok())
         };
         if let Some(space) = space_after(CHOOSE_PREFIX) {
-            let settings = self.config.spaces.get(space);
+            let settings = self.space_settings(space);
             return self
                 .flow
-                .choose(space, settings, request.uri().query())
+                .choose(space, &settings, request.uri().query())
                 .await;
         }
         if let Some(space) = space_after(PICK_PREFIX) {
-            let settings = self.config.spaces.get(space);
+            let settings = self.space_settings(space);
             return self
                 .flow
-                .pick(space, settings, request.uri().query(), client_ip)
+                .pick(space, &settings, request.uri().query(), client_ip)
                 .await;
         }
         let Some(space) = space_after(LOGIN_PREFIX) else {
             return web::page(ui::not_found());
         };
-        let settings = self.config.spaces.get(space).clone();
+        let settings = self.space_settings(space).into_owned();
         self.flow.login(request, space, &settings, client_ip).await
     }
 
@@ -141,7 +156,7 @@ impl Gateway {
         }
         let page = SpaceId::from_page_path(&path).map(|(space, _)| space);
         if let Some(space) = page
-            && !self.config.spaces.get(space).published
+            && !self.space_settings(space).published
         {
             return (space.as_str(), web::page(ui::not_published(space)));
         }
@@ -168,14 +183,14 @@ impl Gateway {
                 self.flow
                     .start(
                         space,
-                        self.config.spaces.get(space),
+                        &self.space_settings(space),
                         requested,
                         client_ip,
                         request.headers(),
                     )
                     .await
             }
-            (None, Some(session)) if self.config.spaces.get(session.space).published => {
+            (None, Some(session)) if self.space_settings(session.space).published => {
                 self.proxy(request, client_ip, Some(&session)).await
             }
             (None, Some(session)) => web::page(ui::not_published(session.space)),
