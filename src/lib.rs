@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cas_server;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -50,6 +50,14 @@ enum Command {
         #[command(subcommand)]
         command: PresetsCommand,
     },
+    /// Print what to type into PRONOTE's CAS delegation form for a space served by the CAS bridge.
+    CasBridge {
+        #[arg(long, short, env = "PASSERELLE_CONFIG")]
+        config: PathBuf,
+        /// The space (parent, eleve, professeur…).
+        #[arg(long)]
+        space: passerelle::space::SpaceId,
+    },
     /// Read an admin API token on standard input and print its SHA-256 for `[admin] token_sha256`.
     HashToken,
     /// Print the SAML SP metadata of a space's SAML delegation (to send to the IdP's administrators).
@@ -65,21 +73,90 @@ enum Command {
     },
     /// List or lift IP suspensions through the admin API.
     Suspensions {
-        /// Base URL of the admin listener.
-        #[arg(
-            long,
-            env = "PASSERELLE_ADMIN_URL",
-            default_value = "http://127.0.0.1:9090"
-        )]
-        admin_url: String,
-        /// Bearer token of the admin API.
-        #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true)]
-        token: String,
-        /// Print the API's JSON instead of a table.
-        #[arg(long, global = true)]
-        json: bool,
+        #[command(flatten)]
+        api: AdminApi,
         #[command(subcommand)]
         action: SuspensionsAction,
+    },
+    /// Publish or unpublish spaces at runtime through the admin API.
+    Spaces {
+        #[command(flatten)]
+        api: AdminApi,
+        #[command(subcommand)]
+        action: SpacesAction,
+    },
+    /// List live sessions or disconnect them through the admin API.
+    Sessions {
+        #[command(flatten)]
+        api: AdminApi,
+        #[command(subcommand)]
+        action: SessionsAction,
+    },
+}
+
+/// What `passerelle spaces` does.
+#[derive(Subcommand)]
+enum SpacesAction {
+    /// Every space: published or not (and whether by the file or by an administrator), sessions.
+    List,
+    /// Publish one space (`publish parent`) or all of them (`publish --all`).
+    Publish(SpaceChoice),
+    /// Stop publishing one space or all of them: their pages answer 503 « Espace non publié ».
+    Unpublish(SpaceChoice),
+    /// Forget the administrator's choice: the space file decides again.
+    Reset(SpaceChoice),
+}
+
+#[derive(clap::Args)]
+struct SpaceChoice {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    space: Option<String>,
+    #[arg(long)]
+    all: bool,
+}
+
+/// How the admin commands reach the admin API.
+#[derive(clap::Args)]
+struct AdminApi {
+    /// Base URL of the admin listener.
+    #[arg(
+        long,
+        env = "PASSERELLE_ADMIN_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    admin_url: String,
+    /// Bearer token of the admin API.
+    #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum SessionsAction {
+    /// Live sessions, newest first, one page at a time.
+    List {
+        /// Only this space (`parent`, `eleve`…).
+        #[arg(long)]
+        space: Option<String>,
+        /// Only this user (login, CAS principal, NameID or `sub`).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// End one session (`revoke <id>`) or every session of a user (`revoke --user <login>`).
+    Revoke {
+        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        id: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        /// With `--user`: only this space.
+        #[arg(long, requires = "user")]
+        space: Option<String>,
     },
 }
 
@@ -133,12 +210,10 @@ async fn main() -> ExitCode {
             space,
             delegation,
         } => saml_metadata(&config, &space, delegation.as_deref()),
-        Command::Suspensions {
-            admin_url,
-            token,
-            json,
-            action,
-        } => suspensions(&admin_url, &token, json, action).await,
+        Command::CasBridge { config, space } => cas_bridge_form(&config, space),
+        Command::Suspensions { api, action } => suspensions(&api, action).await,
+        Command::Sessions { api, action } => sessions(&api, action).await,
+        Command::Spaces { api, action } => spaces(&api, action).await,
     }
 }
 
@@ -354,6 +429,27 @@ fn presets(dir: &std::path::Path, command: PresetsCommand) -> ExitCode {
     }
 }
 
+fn cas_bridge_form(path: &std::path::Path, space: passerelle::space::SpaceId) -> ExitCode {
+    let config = match load_or_report(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match passerelle::cas_server::admin_form::pronote_form(
+        &config.public_url,
+        config.cas_server.as_ref(),
+        space,
+    ) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn hash_password() -> ExitCode {
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
@@ -391,9 +487,10 @@ fn hash_token() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn suspensions(url: &str, token: &str, json: bool, action: SuspensionsAction) -> ExitCode {
+async fn suspensions(api: &AdminApi, action: SuspensionsAction) -> ExitCode {
     use passerelle::admin::client::{AdminClient, table};
-    let client = AdminClient::new(url, token);
+    let json = api.json;
+    let client = AdminClient::new(&api.admin_url, &api.token);
     let result = match &action {
         SuspensionsAction::List => client.list().await,
         SuspensionsAction::Unblock { all: true, .. } => client.unblock_all().await,
@@ -427,4 +524,88 @@ async fn suspensions(url: &str, token: &str, json: bool, action: SuspensionsActi
             ExitCode::FAILURE
         }
     }
+}
+
+async fn sessions(api: &AdminApi, action: SessionsAction) -> ExitCode {
+    use passerelle::admin::client::{AdminClient, sessions_table};
+    let client = AdminClient::new(&api.admin_url, &api.token);
+    let result = match &action {
+        SessionsAction::List {
+            space,
+            user,
+            offset,
+            limit,
+        } => {
+            let mut filter = vec![("offset", offset.to_string()), ("limit", limit.to_string())];
+            filter.extend(space.clone().map(|space| ("space", space)));
+            filter.extend(user.clone().map(|user| ("user", user)));
+            client.sessions(&filter).await
+        }
+        SessionsAction::Revoke {
+            user: Some(user),
+            space,
+            ..
+        } => {
+            let mut filter = vec![("user", user.clone())];
+            filter.extend(space.clone().map(|space| ("space", space)));
+            client.revoke_user(&filter).await
+        }
+        SessionsAction::Revoke { id, .. } => {
+            client.revoke_session(id.as_deref().unwrap_or("")).await
+        }
+    };
+    let value = match result {
+        Ok(value) => value,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if api.json {
+        println!("{value}");
+        return ExitCode::SUCCESS;
+    }
+    match action {
+        SessionsAction::List { .. } => print!("{}", sessions_table(&value)),
+        SessionsAction::Revoke { user: Some(_), .. } => {
+            println!(
+                "{} session(s) terminée(s) pour {}",
+                value["revoked"], value["user"]
+            );
+        }
+        SessionsAction::Revoke { .. } => println!("session terminée"),
+    }
+    ExitCode::SUCCESS
+}
+
+async fn spaces(api: &AdminApi, action: SpacesAction) -> ExitCode {
+    use passerelle::admin::client::{AdminClient, spaces_table};
+    let client = AdminClient::new(&api.admin_url, &api.token);
+    let result = match &action {
+        SpacesAction::List => client.spaces().await,
+        SpacesAction::Publish(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "publish")
+                .await
+        }
+        SpacesAction::Unpublish(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "unpublish")
+                .await
+        }
+        SpacesAction::Reset(choice) => {
+            client
+                .change_publication(choice.space.as_deref(), "reset")
+                .await
+        }
+    };
+    match result {
+        Ok(value) if api.json => println!("{value}"),
+        Ok(value) => print!("{}", spaces_table(&value)),
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }

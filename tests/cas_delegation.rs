@@ -4,80 +4,17 @@
 //! The "browser" is a reqwest client that follows no redirect on its own, keeps one cookie jar per
 //! site, and fills the CAS server's login form like a person would.
 
-use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener as StdListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod cas_peer;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use cas_peer::{Browser, CasServer, free_port, ticket_of};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use passerelle::server::{Options, Running};
-
-const USER: &str = "claire.martin";
-const PASSWORD: &str = "mot-de-passe-de-test";
-
-fn peer_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `eval \"$(bash tests/peers/cas.sh)\"` first (scripts/test.sh does)")
-    })
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
-
-/// A django-cas-server on a loopback port, stopped when dropped.
-struct CasServer {
-    child: Child,
-    base: String,
-}
-
-impl CasServer {
-    async fn start() -> CasServer {
-        let port = free_port();
-        let project = PathBuf::from(peer_env("PASSERELLE_CAS_PROJECT"));
-        let child = Command::new(peer_env("PASSERELLE_CAS_PYTHON"))
-            .arg("manage.py")
-            .arg("runserver")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--noreload")
-            .current_dir(&project)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("django-cas-server starts");
-        let server = CasServer {
-            child,
-            base: format!("http://127.0.0.1:{port}/cas"),
-        };
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if client
-                .get(format!("{}/login", server.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("django-cas-server did not answer on port {port}");
-    }
-}
-
-impl Drop for CasServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An upstream that answers every request with the request's headers, one `name: value` per line.
 async fn echo_upstream() -> SocketAddr {
@@ -181,130 +118,6 @@ users_file = "users.toml"
         base,
         _dir: dir,
     }
-}
-
-/// A browser: no automatic redirects, one cookie jar per host:port.
-struct Browser {
-    client: reqwest::Client,
-    jars: HashMap<String, HashMap<String, String>>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    fn new() -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            jars: HashMap::new(),
-        }
-    }
-
-    fn jar_key(url: &str) -> String {
-        let parsed = url::Url::parse(url).unwrap();
-        format!(
-            "{}:{}",
-            parsed.host_str().unwrap(),
-            parsed.port().unwrap_or(80)
-        )
-    }
-
-    fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        self.jars.get(&Self::jar_key(url))?.get(name).cloned()
-    }
-
-    async fn send(&mut self, url: &str, form: Option<&[(String, String)]>) -> Page {
-        let key = Self::jar_key(url);
-        let mut request = match form {
-            Some(form) => self.client.post(url).form(form),
-            None => self.client.get(url),
-        };
-        if let Some(jar) = self.jars.get(&key) {
-            let header: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            if !header.is_empty() {
-                request = request.header("cookie", header.join("; "));
-            }
-        }
-        let response = request.send().await.expect("request sent");
-        let jar = self.jars.entry(key).or_default();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if text.contains("Max-Age=0") || value.is_empty() {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.text().await.unwrap();
-        Page {
-            status,
-            location,
-            body,
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> Page {
-        self.send(url, None).await
-    }
-
-    /// Log in on the CAS server's form at `login_url`; returns where CAS sends the browser back
-    /// (the service URL with its ticket).
-    async fn cas_login(&mut self, login_url: &str) -> String {
-        let page = self.get(login_url).await;
-        if let Some(location) = page.location {
-            return location; // Already logged in at the CAS server (SSO).
-        }
-        assert_eq!(page.status, 200, "CAS login form: {}", page.body);
-        let mut form = hidden_inputs(&page.body);
-        form.push(("username".to_owned(), USER.to_owned()));
-        form.push(("password".to_owned(), PASSWORD.to_owned()));
-        let posted = self.send(login_url, Some(&form)).await;
-        posted
-            .location
-            .unwrap_or_else(|| panic!("CAS did not redirect after login: {}", posted.body))
-    }
-}
-
-/// The `<input type="hidden" name=… value=…>` fields of a page.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| -> Option<String> {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(tag[start..end].replace("&amp;", "&").replace("&#x27;", "'"))
-    };
-    html.split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| {
-            let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-            Some((
-                attribute(tag, "name")?,
-                attribute(tag, "value").unwrap_or_default(),
-            ))
-        })
-        .collect()
-}
-
-fn ticket_of(location: &str) -> String {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "ticket")
-        .map(|(_, v)| v.into_owned())
-        .expect("a ticket in the service URL")
 }
 
 /// The whole login: page asked for → gateway → CAS form → gateway callback → the page. Returns the

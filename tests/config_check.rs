@@ -185,3 +185,56 @@ fn missing_users_file_is_located() {
         "{text}"
     );
 }
+
+#[test]
+fn cas_bridge_prefix_and_ticket_lifetime_are_located() {
+    let (_dir, path) = broken(|text| {
+        text.replace(
+            "[listen]",
+            "[cas_server]\nprefix = \"/auth/cas\"\nticket_lifetime = \"10m\"\n\n[listen]",
+        )
+    });
+    let (code, text) = check(&path);
+    assert_eq!(code, 2, "{text}");
+    let prefix = line_of(&path, "prefix = ");
+    let lifetime = line_of(&path, "ticket_lifetime");
+    assert!(
+        text.contains(&format!("passerelle.toml:{prefix}:")),
+        "{text}"
+    );
+    assert!(text.contains("hors de /auth"), "{text}");
+    assert!(
+        text.contains(&format!("passerelle.toml:{lifetime}:")),
+        "{text}"
+    );
+}
+
+#[test]
+fn cas_bridge_services_are_checked_in_the_space_file() {
+    let (dir, path) = broken(|text| text.replace("[listen]", "[cas_server]\n\n[listen]"));
+    let parent = dir.path().join("spaces/parent.toml");
+    let mut space = std::fs::read_to_string(&parent).unwrap();
+    space.push_str(
+        "[cas_server]\nservices = [\"https://pronote.example.fr/pronote/parent.html\", \"^https://pronote\\\\.example\\\\.fr/.*\"]\n",
+    );
+    std::fs::write(&parent, space).unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 2, "{text}");
+    let line = line_of(&parent, "services");
+    assert!(
+        text.contains(&format!("spaces/parent.toml:{line}:")),
+        "{text}"
+    );
+    assert!(text.contains("finit par $"), "{text}");
+
+    // A space table without the gateway section is a mistake, not a silent no-op.
+    let fixed = std::fs::read_to_string(&parent)
+        .unwrap()
+        .replace("/.*\"", "/.*$\"");
+    std::fs::write(&parent, fixed).unwrap();
+    let gateway = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, gateway.replace("[cas_server]\n", "")).unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("n'a pas de section [cas_server]"), "{text}");
+}

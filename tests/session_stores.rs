@@ -63,6 +63,10 @@ async fn put_get_touch_delete(store: impl Store, clock: Clock) {
 }
 
 async fn delete_by_index_and_list(store: impl Store, clock: Clock) {
+    assert!(
+        store.list().await.unwrap().is_empty(),
+        "an empty store lists nothing"
+    );
     let now = clock.now();
     let ticket = format!("ST-{}", SessionId::generate().as_str());
     let (a, b, other) = (

@@ -1,4 +1,5 @@
-//! The admin API (`/api/v1/*`): suspensions and privileged networks. Bearer token checked against
+//! The admin API (`/api/v1/*`): suspensions and privileged networks (connections are in
+//! [`super::sessions`]). Bearer token checked against
 //! its configured SHA-256 in constant time, optional CIDR allow-list, JSON errors `{error:{code,message}}`.
 //! Every change goes to the [audit log](super::audit).
 
@@ -17,6 +18,7 @@ use subtle::ConstantTimeEq;
 
 use super::AdminState;
 use super::audit::AuditEvent;
+use crate::config::AdminSettings;
 use crate::guard::GuardStoreError;
 
 /// The OpenAPI description, kept in the repository.
@@ -30,12 +32,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
         }
+    }
+}
+
+impl ApiError {
+    /// The French message, for the admin page.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -59,6 +68,21 @@ impl From<GuardStoreError> for ApiError {
     }
 }
 
+/// Whether the admin client's address passes `[admin] allow_cidrs` (empty: every address).
+pub(super) fn peer_allowed(access: &AdminSettings, peer: SocketAddr) -> bool {
+    let ip = crate::server::client_ip::canonical(peer.ip());
+    access.allow_cidrs.is_empty() || access.allow_cidrs.iter().any(|n| n.contains(&ip))
+}
+
+/// Whether `token` is the admin token: its SHA-256 compared in constant time. `false` when the API
+/// is off (no `[admin] token_sha256`).
+pub(super) fn token_matches(access: &AdminSettings, token: &str) -> bool {
+    access.token_sha256.is_some_and(|expected| {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        bool::from(digest.ct_eq(&expected))
+    })
+}
+
 /// Allow-list, then token. Nothing behind it runs unless both pass.
 pub async fn authorise(
     State(state): State<AdminState>,
@@ -67,8 +91,7 @@ pub async fn authorise(
     next: Next,
 ) -> Response {
     let access = &state.access;
-    let ip = crate::server::client_ip::canonical(peer.ip());
-    if !access.allow_cidrs.is_empty() && !access.allow_cidrs.iter().any(|n| n.contains(&ip)) {
+    if !peer_allowed(access, peer) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "address_not_allowed",
@@ -76,25 +99,22 @@ pub async fn authorise(
         )
         .into_response();
     }
-    let Some(expected) = access.token_sha256 else {
+    if access.token_sha256.is_none() {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "api_disabled",
             "API d'administration désactivée ([admin] token_sha256 absent)",
         )
         .into_response();
-    };
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let valid = presented.is_some_and(|token| {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        bool::from(digest.ct_eq(&expected))
-    });
-    if !valid {
+    if !presented.is_some_and(|token| token_matches(access, token)) {
+        let ip = crate::server::client_ip::canonical(peer.ip());
         tracing::warn!(%ip, "API d'administration : jeton absent ou invalide");
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -106,7 +126,13 @@ pub async fn authorise(
     next.run(request).await
 }
 
-fn audit(state: &AdminState, peer: SocketAddr, action: &str, target: String, result: String) {
+pub(super) fn audit(
+    state: &AdminState,
+    peer: SocketAddr,
+    action: &str,
+    target: String,
+    result: String,
+) {
     state.audit.record(&AuditEvent {
         at: state.clock.now(),
         who: &state.access.token_label,

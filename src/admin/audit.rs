@@ -1,6 +1,8 @@
 //! The audit log of admin changes: a structured `tracing` event on target `audit`, and, when
-//! `[admin] audit_file` is set, one JSON line appended to that file per change.
+//! `[admin] audit_file` is set, one JSON line appended to that file per change. The last
+//! [`RECENT`] changes made through this process are also kept in memory for the admin page.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,9 +23,24 @@ pub struct AuditEvent<'a> {
     pub result: String,
 }
 
+/// How many recent changes the admin page shows.
+pub const RECENT: usize = 50;
+
+/// A change as kept for the admin page.
+#[derive(Debug, Clone)]
+pub struct RecentEvent {
+    pub at: u64,
+    pub who: String,
+    pub from: String,
+    pub action: String,
+    pub target: String,
+    pub result: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditLog {
     file: Option<Arc<Mutex<std::fs::File>>>,
+    recent: Arc<Mutex<VecDeque<RecentEvent>>>,
 }
 
 impl AuditLog {
@@ -38,12 +55,41 @@ impl AuditLog {
             ))),
             None => None,
         };
-        Ok(AuditLog { file })
+        Ok(AuditLog {
+            file,
+            recent: Arc::default(),
+        })
+    }
+
+    /// The latest changes made through this process, newest first.
+    pub fn recent(&self) -> Vec<RecentEvent> {
+        let recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.iter().rev().cloned().collect()
     }
 
     pub fn record(&self, event: &AuditEvent<'_>) {
         tracing::info!(target: "audit", at = event.at, who = event.who, from = %event.from,
             action = event.action, target_ = %event.target, result = %event.result, "modification d'administration");
+        {
+            let mut recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(RecentEvent {
+                at: event.at,
+                who: event.who.to_owned(),
+                from: event.from.clone(),
+                action: event.action.to_owned(),
+                target: event.target.clone(),
+                result: event.result.clone(),
+            });
+        }
         let Some(file) = &self.file else { return };
         let Ok(mut line) = serde_json::to_vec(event) else {
             return;

@@ -1,5 +1,6 @@
-//! The admin listener: health, readiness and metrics (unauthenticated), and the admin API under
-//! `/api/v1` ([`api`], bearer token) with its [`audit`] log.
+//! The admin listener: health, readiness and metrics (unauthenticated), the admin API under
+//! `/api/v1` ([`api`], [`sessions`], [`spaces`], [`reload`]; bearer token) with its [`audit`] log, and
+//! the admin web [`page`] at `/admin`.
 //!
 //! It is a separate listener (default `127.0.0.1:9090`) so that it is never exposed with the public
 //! site by accident.
@@ -7,6 +8,10 @@
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod page;
+pub mod reload;
+pub mod sessions;
+pub mod spaces;
 
 use std::sync::Arc;
 
@@ -14,12 +19,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use serde_json::json;
 
 use crate::clock::Clock;
 use crate::config::AdminSettings;
 use crate::guard::Guard;
+use crate::server::Live;
 use crate::session::{AnyStore, Store};
 use crate::telemetry;
 
@@ -30,6 +36,10 @@ pub struct AdminState {
     pub access: Arc<AdminSettings>,
     pub audit: audit::AuditLog,
     pub clock: Clock,
+    /// The serving gateway (its configuration changes with each reload) and the publication state.
+    pub live: Arc<Live>,
+    /// Who is logged in to the admin web page.
+    pub logins: page::logins::AdminLogins,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -39,6 +49,15 @@ pub fn router(state: AdminState) -> Router {
             get(api::list_suspensions).delete(api::unblock_all),
         )
         .route("/suspensions/{ip}", delete(api::unblock_one))
+        .route(
+            "/sessions",
+            get(sessions::list).delete(sessions::revoke_user),
+        )
+        .route("/sessions/{id}", delete(sessions::revoke_one))
+        .route("/reload", post(reload::reload))
+        .route("/spaces", get(spaces::list))
+        .route("/spaces/{action}", post(spaces::change_all))
+        .route("/spaces/{space}/{action}", post(spaces::change_one))
         .route(
             "/privileged",
             get(api::list_privileged).post(api::add_privileged),
@@ -53,6 +72,7 @@ pub fn router(state: AdminState) -> Router {
             api::authorise,
         ));
     Router::new()
+        .merge(page::routes(state.clone()))
         .route("/api/v1/openapi.json", get(api::openapi))
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
@@ -83,7 +103,9 @@ async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text. The session gauges are counted now, from the store, so they are live.
+async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    sessions::publish_counts(&state).await;
     (
         [(
             header::CONTENT_TYPE,

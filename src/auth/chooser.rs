@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, Response};
 
-use super::{AUTH_PREFIX, LoginFlow, safe_return};
+use super::{AUTH_PREFIX, LoginFlow};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::session::cookie::{self, CookieSpec};
 use crate::space::SpaceId;
@@ -98,7 +98,7 @@ impl LoginFlow {
         web::page(ui::chooser(
             space,
             &action,
-            &safe_return(space, requested),
+            &self.return_target(space, requested),
             &options,
         ))
     }
@@ -132,7 +132,8 @@ impl LoginFlow {
         if !settings.published {
             return web::page(ui::not_published(space));
         }
-        let requested = safe_return(space, &query_value(query, "retour").unwrap_or_default());
+        let requested =
+            self.return_target(space, &query_value(query, "retour").unwrap_or_default());
         let via = query_value(query, "via").unwrap_or_default();
         let Some(choice) = parse_choice(settings, &via) else {
             return self.chooser_page(space, settings, &requested);

@@ -45,20 +45,30 @@ impl CsrfTokens {
 
     /// The form token for a nonce and a space.
     pub fn token(&self, nonce: &str, space: SpaceId) -> String {
-        URL_SAFE_NO_PAD.encode(self.compute(nonce, space).finalize().into_bytes())
+        self.token_for(nonce, space.as_str())
     }
 
     /// Constant-time check of a submitted token.
     pub fn verify(&self, nonce: &str, space: SpaceId, token: &str) -> bool {
+        self.verify_for(nonce, space.as_str(), token)
+    }
+
+    /// The form token for a nonce and a purpose (a space name, or `admin` for the admin page).
+    pub fn token_for(&self, nonce: &str, purpose: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.compute(nonce, purpose).finalize().into_bytes())
+    }
+
+    /// Constant-time check of a token made by [`CsrfTokens::token_for`].
+    pub fn verify_for(&self, nonce: &str, purpose: &str, token: &str) -> bool {
         let Ok(given) = URL_SAFE_NO_PAD.decode(token) else {
             return false;
         };
-        !nonce.is_empty() && self.compute(nonce, space).verify_slice(&given).is_ok()
+        !nonce.is_empty() && self.compute(nonce, purpose).verify_slice(&given).is_ok()
     }
 
-    fn compute(&self, nonce: &str, space: SpaceId) -> HmacSha256 {
+    fn compute(&self, nonce: &str, purpose: &str) -> HmacSha256 {
         let mut mac = self.mac.clone();
-        mac.update(space.as_str().as_bytes());
+        mac.update(purpose.as_bytes());
         mac.update(b"\0");
         mac.update(nonce.as_bytes());
         mac

@@ -15,7 +15,7 @@ use super::delegation::{self, AuthError, BackChannel, Context, Delegation, Outgo
 use super::pending::{PendingLogin, PendingLogins};
 use super::post_binding;
 use super::registry::Registered;
-use super::{AUTH_PREFIX, LoginFlow, read_form, refusal, safe_return};
+use super::{AUTH_PREFIX, LoginFlow, read_form, refusal};
 use crate::config::{DirectLoginPolicy, SpaceSettings};
 use crate::guard::FailureKind;
 use crate::identity::mapping::{Category, SpaceRefusal, SpaceRules};
@@ -90,7 +90,7 @@ impl LoginFlow {
         if let Some(refused) = refusal(self.guard.check(client_ip).await) {
             return refused;
         }
-        let return_to = safe_return(space, requested);
+        let return_to = self.return_target(space, requested);
         let pending = PendingLogin::new(space, &first.id, &return_to);
         let cookie_value = match self.pending.begin(&pending).await {
             Ok(value) => value,
@@ -142,9 +142,22 @@ impl LoginFlow {
         let Some(incoming) = self.incoming(&parts, body).await else {
             return web::page(ui::payload_too_large());
         };
-        if incoming.param("logoutRequest").is_some() || incoming.param("SAMLRequest").is_some() {
+        let signout = incoming
+            .param("wa")
+            .is_some_and(|wa| wa.starts_with("wsignout"));
+        if incoming.param("logoutRequest").is_some()
+            || incoming.param("SAMLRequest").is_some()
+            || signout
+        {
             return self
-                .back_channel(registered, space, delegation_id, &incoming, client_ip)
+                .back_channel(
+                    registered,
+                    space,
+                    delegation_id,
+                    &incoming,
+                    &parts.headers,
+                    client_ip,
+                )
                 .await;
         }
         if !settings.published {
@@ -225,7 +238,7 @@ impl LoginFlow {
                     authenticated.identity,
                     client_ip,
                     previous,
-                    &safe_return(space, &return_to),
+                    &self.return_target(space, &return_to),
                     origin,
                 )
                 .await
@@ -259,8 +272,15 @@ impl LoginFlow {
         let Some(incoming) = self.incoming(&parts, body).await else {
             return web::page(ui::payload_too_large());
         };
-        self.back_channel(registered, space, delegation_id, &incoming, client_ip)
-            .await
+        self.back_channel(
+            registered,
+            space,
+            delegation_id,
+            &incoming,
+            &parts.headers,
+            client_ip,
+        )
+        .await
     }
 
     async fn back_channel(
@@ -269,6 +289,7 @@ impl LoginFlow {
         space: SpaceId,
         delegation_id: &str,
         incoming: &delegation::Incoming,
+        headers: &HeaderMap,
         client_ip: IpAddr,
     ) -> Response<Body> {
         let callback_url = self.callback_url(space, delegation_id);
@@ -298,6 +319,10 @@ impl LoginFlow {
                 // The browser that brought the message is the person's: its cookie goes too.
                 self.logged_out(then)
             }
+            Ok(BackChannel::EndBrowserSession) => {
+                self.end_browser_session(headers, space, delegation_id, client_ip)
+                    .await
+            }
             Ok(BackChannel::Ignored) => plain(StatusCode::BAD_REQUEST, "demande inconnue"),
             Err(err) => {
                 tracing::warn!(%client_ip, %space, delegation = delegation_id, code = err.code(), error = %err, "message de déconnexion refusé");
@@ -325,6 +350,41 @@ impl LoginFlow {
         }
     }
 
+    /// The provider asks to end this browser's session (WS-Federation sign-out cleanup, loaded by the
+    /// STS in a frame or an image): end it if it came from this delegation, forget the cookie, and
+    /// answer at once.
+    async fn end_browser_session(
+        &self,
+        headers: &HeaderMap,
+        space: SpaceId,
+        delegation_id: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
+        let session_id =
+            cookie::find(headers, &self.sessions.settings().cookie_name).and_then(SessionId::parse);
+        if let Some(id) = session_id
+            && let Ok(Some(session)) = self.sessions.lookup(&id).await
+            && session.space == space
+            && session.delegation.as_deref() == Some(delegation_id)
+        {
+            match self.sessions.destroy(&id.key()).await {
+                Ok(_) => {
+                    tracing::info!(%client_ip, %space, delegation = delegation_id, session = %id.key().log_id(), "déconnexion demandée par le fournisseur d'identité");
+                    metrics::counter!("passerelle_single_logouts_total").increment(1);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "déconnexion impossible");
+                    return plain(StatusCode::SERVICE_UNAVAILABLE, "indisponible");
+                }
+            }
+        }
+        let mut response = plain(StatusCode::OK, "OK");
+        response
+            .headers_mut()
+            .append(SET_COOKIE, self.session_spec().clear());
+        response
+    }
+
     /// Log, count and show a failed delegated login; fall back to the direct form when the provider
     /// is down and the space allows it.
     async fn delegation_failed(
@@ -349,7 +409,7 @@ impl LoginFlow {
             DirectLoginPolicy::WhenIdpDown | DirectLoginPolicy::Always
         );
         if err.is_provider_down() && fallback {
-            return direct_form_redirect(space, &safe_return(space, return_to));
+            return direct_form_redirect(space, &self.return_target(space, return_to));
         }
         let status = match err {
             AuthError::Unreachable(_) | AuthError::ProviderError(_) | AuthError::Malformed(_) => {

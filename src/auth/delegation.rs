@@ -88,6 +88,9 @@ pub struct Authenticated {
 pub enum BackChannel {
     /// End every session opened with this logout index.
     Logout { logout_index: String },
+    /// End the session of the browser that sent this request, whoever it is (WS-Federation
+    /// `wsignoutcleanup1.0` names nobody; the browser's own cookie says which session).
+    EndBrowserSession,
     /// Not a message for this endpoint (e.g. a `POST` without `logoutRequest`).
     Ignored,
     /// A logout message that came through the browser (SAML HTTP-Redirect): end the sessions of

@@ -13,6 +13,7 @@ pub mod csrf;
 mod delegated;
 pub mod delegation;
 pub mod direct;
+pub mod metadata_fetch;
 pub mod oidc;
 pub mod pending;
 pub mod post_binding;
@@ -20,6 +21,8 @@ pub mod registry;
 pub mod saml;
 mod sp_metadata;
 pub use sp_metadata::{SAML_PREFIX, parse_metadata_path};
+pub mod wsfed;
+pub mod xmlsig;
 
 use std::net::IpAddr;
 
@@ -73,6 +76,9 @@ pub struct LoginFlow {
     /// `public_url` without its trailing slash: callback URLs are built from it.
     public_base: String,
     clock: Clock,
+    /// The CAS bridge's login path (`/cas/login`), when the bridge is on: a login started there
+    /// returns there to collect its ticket.
+    bridge_login: Option<String>,
 }
 
 impl LoginFlow {
@@ -98,6 +104,7 @@ impl LoginFlow {
             replay: ReplayCache::new(store),
             public_base: String::new(),
             clock: Clock::default(),
+            bridge_login: None,
             sessions,
             users,
             guard,
@@ -116,6 +123,29 @@ impl LoginFlow {
         self.public_base = public_url.as_str().trim_end_matches('/').to_owned();
         self.clock = clock;
         self
+    }
+
+    /// Let logins return to the CAS bridge's `login_path` (see [`LoginFlow::return_target`]).
+    pub fn with_bridge_login(mut self, login_path: String) -> Self {
+        self.bridge_login = Some(login_path);
+        self
+    }
+
+    /// Where a login may return: [`safe_return`]'s pages of the space, or the CAS bridge's login
+    /// path (which checks its `service` against the configured services before redirecting).
+    pub(crate) fn return_target(&self, space: SpaceId, candidate: &str) -> String {
+        let to_bridge = self.bridge_login.as_deref().is_some_and(|login| {
+            candidate
+                .strip_prefix(login)
+                .is_some_and(|rest| rest.starts_with('?'))
+                && candidate.parse::<http::uri::PathAndQuery>().is_ok()
+                && !candidate.contains(['\\', '#'])
+        });
+        if to_bridge {
+            candidate.to_owned()
+        } else {
+            safe_return(space, candidate)
+        }
     }
 
     /// The canonical callback URL of a delegation: the same string at start and at validation.
@@ -177,7 +207,7 @@ impl LoginFlow {
             .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "retour"))
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        let return_to = safe_return(space, &requested);
+        let return_to = self.return_target(space, &requested);
         // Reuse the browser's nonce so that two open tabs both keep a valid form.
         let existing = cookie::find(headers, &self.csrf_cookie).filter(|n| n.len() == 24);
         let nonce = existing.map_or_else(CsrfTokens::nonce, str::to_owned);
@@ -207,7 +237,7 @@ impl LoginFlow {
                 .unwrap_or_default()
         };
         let (login, password, token) = (field("login"), field("password"), field("csrf"));
-        let return_to = safe_return(space, &field("retour"));
+        let return_to = self.return_target(space, &field("retour"));
         let nonce = cookie::find(&parts.headers, &self.csrf_cookie).unwrap_or("");
         if !self.csrf.verify(nonce, space, &token) {
             tracing::info!(%client_ip, %space, "formulaire de connexion refusé : jeton CSRF invalide");
@@ -456,6 +486,56 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn flow(bridge_login: Option<&str>) -> LoginFlow {
+        use crate::session::{AnyStore, MemoryStore};
+        let clock = Clock::manual(1_000);
+        let settings = crate::config::SessionSettings {
+            cookie_name: "s".to_owned(),
+            idle_timeout: std::time::Duration::from_secs(60),
+            absolute_timeout: std::time::Duration::from_secs(600),
+            secure_cookie: true,
+            touch_interval: std::time::Duration::from_secs(60),
+        };
+        let store = AnyStore::Memory(MemoryStore::new(clock.clone()));
+        let guard = Guard::with_settings(Default::default(), clock.clone(), None);
+        let flow = LoginFlow::new(
+            Sessions::new(store, settings, clock),
+            UserDirectory::default(),
+            guard,
+            b"0123456789abcdef0123456789abcdef",
+            1024,
+        );
+        match bridge_login {
+            Some(path) => flow.with_bridge_login(path.to_owned()),
+            None => flow,
+        }
+    }
+
+    #[test]
+    fn logins_return_to_the_cas_bridge_only_when_it_is_on() {
+        let parent = SpaceId::Parent;
+        let back = "/cas/login?service=https%3A%2F%2Fpronote.example.fr%2Fpronote%2Fparent.html";
+        assert_eq!(flow(Some("/cas/login")).return_target(parent, back), back);
+        assert_eq!(
+            flow(None).return_target(parent, back),
+            "/pronote/parent.html"
+        );
+        for evil in [
+            "/cas/loginx?service=a",
+            "/cas/login",
+            "/cas/login/../../evil?x",
+            "//cas/login?service=a",
+            "https://evil.example/cas/login?service=a",
+            "/cas/login?service=a#\\evil",
+        ] {
+            assert_eq!(
+                flow(Some("/cas/login")).return_target(parent, evil),
+                "/pronote/parent.html",
+                "{evil}"
+            );
+        }
+    }
 
     #[test]
     fn return_targets_stay_on_the_space_pages() {

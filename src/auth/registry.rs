@@ -15,6 +15,7 @@ use super::delegation::{
 use super::oidc::delegation::OidcDelegation;
 use super::saml::SamlDelegation;
 use super::saml::setup::{self as saml_setup, MetadataRefresh};
+use super::wsfed::WsFedDelegation;
 use super::{CALLBACK_PREFIX, LOGOUT_PATH, SLO_PREFIX};
 use crate::clock::Clock;
 use crate::config::{DelegationKind, SpaceTable};
@@ -32,6 +33,7 @@ const PROBE_FRESH_SECS: u64 = 15;
 pub enum AnyDelegation {
     Cas(CasDelegation),
     Oidc(OidcDelegation),
+    Wsfed(WsFedDelegation),
     Saml(SamlDelegation),
 }
 
@@ -40,6 +42,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.start(ctx).await,
             AnyDelegation::Oidc(oidc) => oidc.start(ctx).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.start(ctx).await,
             AnyDelegation::Saml(saml) => saml.start(ctx).await,
         }
     }
@@ -51,6 +54,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.callback(ctx, request).await,
             AnyDelegation::Oidc(oidc) => oidc.callback(ctx, request).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.callback(ctx, request).await,
             AnyDelegation::Saml(saml) => saml.callback(ctx, request).await,
         }
     }
@@ -58,6 +62,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.logout(ctx, hint),
             AnyDelegation::Oidc(oidc) => oidc.logout(ctx, hint),
+            AnyDelegation::Wsfed(wsfed) => wsfed.logout(ctx, hint),
             AnyDelegation::Saml(saml) => saml.logout(ctx, hint),
         }
     }
@@ -69,6 +74,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.back_channel(ctx, request).await,
             AnyDelegation::Oidc(oidc) => oidc.back_channel(ctx, request).await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.back_channel(ctx, request).await,
             AnyDelegation::Saml(saml) => saml.back_channel(ctx, request).await,
         }
     }
@@ -76,6 +82,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.accepts_unsolicited(),
             AnyDelegation::Oidc(oidc) => oidc.accepts_unsolicited(),
+            AnyDelegation::Wsfed(wsfed) => wsfed.accepts_unsolicited(),
             AnyDelegation::Saml(saml) => saml.accepts_unsolicited(),
         }
     }
@@ -83,6 +90,7 @@ impl Delegation for AnyDelegation {
         match self {
             AnyDelegation::Cas(cas) => cas.probe().await,
             AnyDelegation::Oidc(oidc) => oidc.probe().await,
+            AnyDelegation::Wsfed(wsfed) => wsfed.probe().await,
             AnyDelegation::Saml(saml) => saml.probe().await,
         }
     }
@@ -186,6 +194,12 @@ impl Delegations {
                             reason: err.to_string(),
                         })?
                     }
+                    DelegationKind::Wsfed(wsfed) => AnyDelegation::Wsfed(WsFedDelegation::new(
+                        wsfed.settings.clone(),
+                        wsfed.mapping.clone(),
+                        wsfed.sign_out,
+                        wsfed.metadata_url.clone(),
+                    )),
                     DelegationKind::Saml(saml) => {
                         let acs = format!("{public_base}{CALLBACK_PREFIX}{space}/{}", settings.id);
                         let sls = format!("{public_base}{SLO_PREFIX}{space}/{}", settings.id);

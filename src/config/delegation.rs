@@ -42,6 +42,18 @@ pub enum DelegationKind {
     Cas(CasSettings),
     Oidc(OidcSettings),
     Saml(SamlConfig),
+    Wsfed(WsFedSettings),
+}
+
+/// A resolved WS-Federation delegation (see docs/wsfed.md): the STS metadata is read and the pinned
+/// certificates loaded at configuration time, so `passerelle check` reports them.
+#[derive(Debug, Clone)]
+pub struct WsFedSettings {
+    /// The verification settings; with `metadata_url`, their `sts` is empty until the first fetch.
+    pub settings: crate::auth::wsfed::Settings,
+    pub metadata_url: Option<crate::auth::wsfed::metadata::MetadataUrl>,
+    pub mapping: MappingRules,
+    pub sign_out: bool,
 }
 
 /// A resolved OpenID Connect delegation (see docs/oidc.md).
@@ -194,6 +206,7 @@ fn empty_entry(id: &str) -> DelegationEntry {
         max_issue_age: None,
         metadata_refresh: None,
         educonnect: None,
+        wsfed: None,
     }
 }
 
@@ -288,6 +301,12 @@ pub fn resolve(
                 Err(message) => at(preset_id.span(), message),
             }
         }
+        if entry.wsfed.is_some() && *entry.protocol.get_ref() != DelegationProtocol::Wsfed {
+            at(
+                entry.protocol.span(),
+                "la table [delegation.wsfed] ne sert qu'avec protocol = \"wsfed\"".to_owned(),
+            );
+        }
         let kind = match entry.protocol.get_ref() {
             DelegationProtocol::Cas => resolve_cas(entry, &mut at).map(DelegationKind::Cas),
             DelegationProtocol::Oidc => {
@@ -295,6 +314,9 @@ pub fn resolve(
             }
             DelegationProtocol::Saml => {
                 super::saml::resolve(file, entry, &mut at).map(DelegationKind::Saml)
+            }
+            DelegationProtocol::Wsfed => {
+                super::wsfed::resolve(file, entry, &mut at).map(DelegationKind::Wsfed)
             }
         };
         if let (Some(kind), true) = (kind, problems.len() == before) {

@@ -48,7 +48,17 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         }
         _ => presets::Catalogue::default(),
     };
-    let spaces = load_spaces(path, &text, &gateway, &spaces_dir, &presets, &mut problems);
+    let mut bridged = Vec::new();
+    let spaces = load_spaces(
+        path,
+        &text,
+        &gateway,
+        &spaces_dir,
+        &presets,
+        &mut bridged,
+        &mut problems,
+    );
+    let cas_server = cas_bridge_settings(path, &text, &gateway, bridged, &mut problems);
     let tls = gateway.listen.tls.as_ref().map(|tls| TlsFiles {
         certificate: base_dir.join(tls.certificate.get_ref()),
         private_key: base_dir.join(tls.private_key.get_ref()),
@@ -107,6 +117,12 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
             backend: *store.backend.get_ref(),
             redis_url: store.redis_url.as_ref().map(|url| url.get_ref().clone()),
             key_prefix: store.key_prefix.clone(),
+            state_file: base_dir.join(
+                store
+                    .state_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("passerelle-state.json")),
+            ),
         },
         identity: IdentitySettings {
             header_prefix: gateway.identity.header_prefix.0.clone(),
@@ -132,6 +148,36 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         spaces,
         users,
         presets,
+        cas_server,
+    })
+}
+
+/// The CAS bridge: the gateway section and the spaces' tables, checked together.
+fn cas_bridge_settings(
+    path: &Path,
+    text: &str,
+    gateway: &GatewayFile,
+    spaces: Vec<super::cas_bridge::SpaceBridge>,
+    problems: &mut Vec<Problem>,
+) -> Option<super::cas_bridge::CasBridgeSettings> {
+    let Some(section) = &gateway.cas_server else {
+        if !spaces.is_empty() {
+            problems.push(Problem::whole_file(
+                path,
+                "des espaces ont une table [cas_server] mais passerelle.toml n'a pas de section \
+                 [cas_server] : ajoutez-la pour activer le pont CAS",
+            ));
+        }
+        return None;
+    };
+    let (prefix, ticket_lifetime, logout_timeout) =
+        super::cas_bridge::resolve_section(path, text, section, problems)?;
+    Some(super::cas_bridge::CasBridgeSettings {
+        prefix,
+        ticket_lifetime,
+        logout_timeout,
+        validation_sources: section.validation_sources.clone(),
+        spaces,
     })
 }
 
@@ -336,6 +382,7 @@ fn load_spaces(
     gateway: &GatewayFile,
     spaces_dir: &Path,
     presets: &presets::Catalogue,
+    bridged: &mut Vec<super::cas_bridge::SpaceBridge>,
     problems: &mut Vec<Problem>,
 ) -> Option<SpaceTable> {
     if !spaces_dir.is_dir() {
@@ -368,6 +415,15 @@ fn load_spaces(
                 presets,
                 problems,
             );
+            if let Some(entry) = &parsed.cas_server {
+                bridged.extend(super::cas_bridge::resolve_space(
+                    &file,
+                    &space_text,
+                    space,
+                    entry,
+                    problems,
+                ));
+            }
             loaded.push(SpaceSettings {
                 published: parsed.published,
                 direct_login: parsed.direct_login,

@@ -5,6 +5,7 @@
 //! [`Problem`] found, each located to file, line and column. The running gateway only ever sees a
 //! `Config` that passed validation, so a reload that fails keeps the old one.
 
+pub mod cas_bridge;
 pub mod delegation;
 mod env;
 mod load;
@@ -13,6 +14,7 @@ pub mod presets;
 mod problems;
 pub mod saml;
 pub mod values;
+mod wsfed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +23,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-pub use delegation::{CasSettings, DelegationKind, DelegationSettings, OidcSettings};
+pub use delegation::{
+    CasSettings, DelegationKind, DelegationSettings, OidcSettings, WsFedSettings,
+};
 pub use load::load;
 pub use model::{DirectLoginPolicy, LogFormat, LogSection, StoreBackend, UserEntry};
 pub use problems::{Problem, Problems};
@@ -50,6 +54,8 @@ pub struct Config {
     pub users: Vec<UserEntry>,
     /// The ENT preset catalogue from `presets_dir`; empty when no catalogue is configured.
     pub presets: presets::Catalogue,
+    /// The CAS bridge (`[cas_server]`), when turned on.
+    pub cas_server: Option<cas_bridge::CasBridgeSettings>,
 }
 
 #[derive(Debug)]
@@ -88,6 +94,8 @@ pub struct StoreSettings {
     pub backend: StoreBackend,
     pub redis_url: Option<String>,
     pub key_prefix: String,
+    /// Runtime publication choices with the memory store (see `server::publication`).
+    pub state_file: PathBuf,
 }
 
 #[derive(Debug, Clone)]

@@ -46,6 +46,9 @@ pub struct GatewayFile {
     pub direct_login: DirectLoginSection,
     #[serde(default)]
     pub guard: GuardSection,
+    /// Passerelle as a CAS server for PRONOTE (docs/cas-bridge.md); absent: off.
+    #[serde(default)]
+    pub cas_server: Option<super::cas_bridge::CasServerSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +170,10 @@ pub struct StoreSection {
     /// Prefix of every Redis key, so that several gateways can share one Redis.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
+    /// With the memory store: where runtime publication choices are kept across restarts (relative to
+    /// this file). Default `passerelle-state.json` next to this file. With Redis they live in Redis.
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for StoreSection {
@@ -175,6 +182,7 @@ impl Default for StoreSection {
             backend: default_backend(),
             redis_url: None,
             key_prefix: default_key_prefix(),
+            state_file: None,
         }
     }
 }
@@ -391,6 +399,9 @@ pub struct SpaceFile {
     /// Ways to log in through an identity provider (`[[delegation]]` tables), in the chooser's order.
     #[serde(default, rename = "delegation")]
     pub delegations: Vec<DelegationEntry>,
+    /// The services (PRONOTE's CAS client URLs) this space authenticates for the CAS bridge.
+    #[serde(default)]
+    pub cas_server: Option<super::cas_bridge::CasServiceEntry>,
 }
 
 /// Which protocol a delegation speaks.
@@ -401,6 +412,8 @@ pub enum DelegationProtocol {
     Oidc,
     /// SAML2 (docs/saml.md), EduConnect included.
     Saml,
+    /// WS-Federation passive requestor (ADFS, Entra ID…); its keys sit in `[delegation.wsfed]`.
+    Wsfed,
 }
 
 impl DelegationProtocol {
@@ -409,6 +422,7 @@ impl DelegationProtocol {
             DelegationProtocol::Cas => "cas",
             DelegationProtocol::Oidc => "oidc",
             DelegationProtocol::Saml => "saml",
+            DelegationProtocol::Wsfed => "wsfed",
         }
     }
 }
@@ -609,6 +623,9 @@ pub struct DelegationEntry {
     /// Read the identity the EduConnect way (OID attributes, `FrEduCtId`, profile must match the space).
     #[serde(default)]
     pub educonnect: Option<bool>,
+    // --- WS-Federation (docs/wsfed.md) ---
+    #[serde(default)]
+    pub wsfed: Option<WsFedEntry>,
 }
 
 /// One SP key pair of a SAML delegation (PEM files, relative to the space file).
@@ -617,6 +634,44 @@ pub struct DelegationEntry {
 pub struct SamlKeyFiles {
     pub key: Spanned<PathBuf>,
     pub certificate: Spanned<PathBuf>,
+}
+
+/// The `[delegation.wsfed]` table of a `protocol = "wsfed"` delegation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsFedEntry {
+    /// `wtrealm`: the identifier the STS knows this gateway by; every token's audience must be it.
+    pub realm: Spanned<String>,
+    /// The STS's `FederationMetadata.xml`: a saved file (relative to the space file), or its
+    /// `https://` URL, fetched at start and every `metadata_refresh`.
+    pub metadata: Spanned<PathBuf>,
+    /// How often metadata fetched from an URL is fetched again (default 24 h).
+    #[serde(default)]
+    pub metadata_refresh: Option<HumanDuration>,
+    /// Pin the token-signing certificate(s) (PEM files): they replace the metadata's.
+    #[serde(default)]
+    pub certificates: Vec<Spanned<PathBuf>>,
+    /// Or pin by thumbprint (SHA-256 or SHA-1, hex): only the metadata's certificates that match.
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    /// `whr`: home-realm hint (skip the STS's realm discovery).
+    #[serde(default)]
+    pub home_realm: Option<String>,
+    /// `wfresh`: longest age of the STS authentication, in minutes (0 forces a new one).
+    #[serde(default)]
+    pub freshness: Option<u32>,
+    /// Accept RSA-SHA1 signatures (old ADFS farms only).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// Tolerated clock difference with the STS (default 60 s).
+    #[serde(default)]
+    pub clock_skew: Option<HumanDuration>,
+    /// Oldest token accepted, whatever its lifetime (default 1 h).
+    #[serde(default)]
+    pub max_token_age: Option<HumanDuration>,
+    /// The gateway's logout also signs out at the STS (`wa=wsignout1.0`).
+    #[serde(default)]
+    pub sign_out: bool,
 }
 
 /// The direct-login users file.

@@ -10,13 +10,15 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 use super::client_ip;
+use super::publication::Publication;
 use super::request_metrics::RequestCounters;
 use crate::auth::{
     AUTH_PREFIX, CALLBACK_PREFIX, CHOOSE_PREFIX, LOGIN_PREFIX, LOGOUT_PATH, LoginFlow, PICK_PREFIX,
     SAML_PREFIX, SLO_PREFIX, parse_metadata_path,
 };
+use crate::cas_server::CasBridge;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, SpaceSettings};
 use crate::identity::signed_headers::HeaderSigner;
 use crate::proxy::{ForwardedFor, Upstream};
 use crate::session::cookie;
@@ -37,6 +39,12 @@ pub struct Gateway {
     pub(crate) proto: &'static str,
     /// `passerelle_requests_total`, one registered handle per label pair.
     pub(crate) requests: RequestCounters,
+    /// The CAS bridge (`[cas_server]`), when configured.
+    pub(crate) bridge: Option<CasBridge>,
+    /// Runtime publish / unpublish choices, shared with every configuration swapped in after this one.
+    pub(crate) publication: Publication,
+    /// This configuration's SAML metadata refresh tasks (stopped when it is replaced).
+    pub(crate) _saml_refresh: crate::auth::saml::setup::RefreshTasks,
 }
 
 /// Which part of the site a request was for, as a low-cardinality metrics label.
@@ -45,11 +53,31 @@ fn area_label(space: Option<SpaceId>) -> &'static str {
 }
 
 impl Gateway {
+    /// The configuration this gateway was built from.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// A space's settings with the administrator's runtime publication choice applied.
+    fn space_settings(&self, space: SpaceId) -> Cow<'_, SpaceSettings> {
+        self.publication.settings(&self.config.spaces, space)
+    }
+
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let client_ip =
             client_ip::resolve(peer.ip(), request.headers(), &self.config.trusted_proxies);
         let (area, response) = if request.uri().path().starts_with(AUTH_PREFIX) {
             ("auth", self.auth_endpoint(request, client_ip).await)
+        } else if let Some(bridge) = &self.bridge
+            && bridge.owns(request.uri().path())
+        {
+            let spaces = &self.config.spaces;
+            (
+                "auth",
+                bridge
+                    .handle(&self.flow, spaces, &self.publication, request, client_ip)
+                    .await,
+            )
         } else {
             self.site(request, client_ip).await
         };
@@ -62,7 +90,12 @@ impl Gateway {
     async fn auth_endpoint(&self, request: Request<Incoming>, client_ip: IpAddr) -> Response<Body> {
         let path = request.uri().path();
         if path == LOGOUT_PATH {
-            return self.flow.logout(request.headers(), client_ip).await;
+            let ended = CasBridge::session_key(&self.flow, request.headers());
+            let response = self.flow.logout(request.headers(), client_ip).await;
+            if let (Some(bridge), Some(key)) = (&self.bridge, ended) {
+                bridge.session_ended(&key).await;
+            }
+            return response;
         }
         if let Some(rest) = path.strip_prefix(SAML_PREFIX) {
             return match parse_metadata_path(rest) {
@@ -86,7 +119,7 @@ impl Gateway {
                     .single_logout(request, space, &delegation, client_ip)
                     .await;
             }
-            let settings = self.config.spaces.get(space).clone();
+            let settings = self.space_settings(space).into_owned();
             return self
                 .flow
                 .callback(request, space, &delegation, &settings, client_ip)
@@ -97,23 +130,23 @@ impl Gateway {
                 .and_then(|name| name.parse::<SpaceId>().ok())
         };
         if let Some(space) = space_after(CHOOSE_PREFIX) {
-            let settings = self.config.spaces.get(space);
+            let settings = self.space_settings(space);
             return self
                 .flow
-                .choose(space, settings, request.uri().query())
+                .choose(space, &settings, request.uri().query())
                 .await;
         }
         if let Some(space) = space_after(PICK_PREFIX) {
-            let settings = self.config.spaces.get(space);
+            let settings = self.space_settings(space);
             return self
                 .flow
-                .pick(space, settings, request.uri().query(), client_ip)
+                .pick(space, &settings, request.uri().query(), client_ip)
                 .await;
         }
         let Some(space) = space_after(LOGIN_PREFIX) else {
             return web::page(ui::not_found());
         };
-        let settings = self.config.spaces.get(space).clone();
+        let settings = self.space_settings(space).into_owned();
         self.flow.login(request, space, &settings, client_ip).await
     }
 
@@ -131,7 +164,7 @@ impl Gateway {
         }
         let page = SpaceId::from_page_path(&path).map(|(space, _)| space);
         if let Some(space) = page
-            && !self.config.spaces.get(space).published
+            && !self.space_settings(space).published
         {
             return (space.as_str(), web::page(ui::not_published(space)));
         }
@@ -158,14 +191,14 @@ impl Gateway {
                 self.flow
                     .start(
                         space,
-                        self.config.spaces.get(space),
+                        &self.space_settings(space),
                         requested,
                         client_ip,
                         request.headers(),
                     )
                     .await
             }
-            (None, Some(session)) if self.config.spaces.get(session.space).published => {
+            (None, Some(session)) if self.space_settings(session.space).published => {
                 self.proxy(request, client_ip, Some(&session)).await
             }
             (None, Some(session)) => web::page(ui::not_published(session.space)),

@@ -4,6 +4,8 @@
 
 pub mod client_ip;
 mod gateway;
+mod live;
+pub mod publication;
 mod request_metrics;
 pub mod tls;
 
@@ -21,23 +23,23 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use gateway::Gateway;
+pub use live::{Live, ReloadError, Reloaded};
 
 use crate::admin::{self, AdminState};
-use crate::auth::LoginFlow;
-use crate::auth::direct::UserDirectory;
-use crate::auth::registry::{BadDelegation, Delegations};
+use crate::auth::registry::BadDelegation;
 use crate::clock::Clock;
 use crate::config::{Config, StoreBackend};
 use crate::guard::{Guard, RedisGuardStore};
-use crate::identity::signed_headers::{BadPrefix, HeaderSigner};
-use crate::proxy::{BadUpstream, Upstream};
-use crate::session::{AnyStore, MemoryStore, RedisStore, Sessions, Store, StoreError};
+use crate::identity::signed_headers::BadPrefix;
+use crate::proxy::BadUpstream;
+use crate::session::{AnyStore, MemoryStore, RedisStore, StoreError};
+use publication::Publication;
 
 /// How long in-flight requests may run after a shutdown begins.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a client may take to send its request headers (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
-/// How often expired sessions are swept from memory and the sessions gauge refreshed.
+/// How often expired sessions are swept from memory.
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,10 @@ pub enum StartError {
     Delegation(#[from] BadDelegation),
     #[error(transparent)]
     Guard(#[from] crate::guard::GuardStoreError),
+    #[error("pont CAS : {0}")]
+    CasBridge(reqwest::Error),
+    #[error(transparent)]
+    Publication(#[from] publication::PublicationError),
     #[error("journal d'audit {path} : {source}")]
     Audit {
         path: std::path::PathBuf,
@@ -78,7 +84,7 @@ pub struct Running {
     /// Where the public listeners are bound (useful with port 0).
     pub addresses: Vec<SocketAddr>,
     pub admin_address: Option<SocketAddr>,
-    pub gateway: Arc<Gateway>,
+    pub live: Arc<Live>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -90,9 +96,10 @@ impl Running {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Serve until SIGTERM or Ctrl-C, then shut down gracefully.
+    /// Serve until SIGTERM or Ctrl-C, then shut down gracefully. SIGHUP reloads the configuration
+    /// (see [`Live::reload`]); a refused reload is logged and the process keeps serving.
     pub async fn run_until_signal(self) {
-        wait_for_signal().await;
+        wait_for_stop(&self.live).await;
         tracing::info!("arrêt demandé : fin des requêtes en cours");
         self.shutdown().await;
     }
@@ -113,7 +120,6 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
             )?)
         }
     };
-    let sessions = Sessions::new(store.clone(), config.session.clone(), clock.clone());
     // The guard shares the sessions' backend choice: with Redis, every replica sees the same counts.
     let shared_guard = match config.store.backend {
         StoreBackend::Memory => None,
@@ -130,35 +136,30 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 source,
             }
         })?;
-    let delegations = Delegations::from_config(
-        &config.spaces,
-        &config.public_url,
-        &config.identity.signing_key,
-        &clock,
-    )?;
-    let flow = LoginFlow::new(
-        sessions,
-        UserDirectory::new(&config.users),
-        guard.clone(),
-        &config.identity.signing_key,
-        config.listen.gateway_body_limit,
-    )
-    .with_delegations(delegations.clone(), &config.public_url, clock.clone());
-    let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
-    let proto = if tls.is_some() || config.public_url.scheme() == "https" {
-        "https"
-    } else {
-        "http"
+    let publication = match &store {
+        AnyStore::Memory(_) => Publication::file(&config.store.state_file)?,
+        AnyStore::Redis(redis) => {
+            let (connection, prefix) = redis.connection();
+            let publication = Publication::redis(connection, prefix);
+            // Redis down at start: serve the files' choices and catch up when it answers.
+            if let Err(err) = publication.refresh().await {
+                tracing::warn!(error = %err, "état de publication partagé illisible au démarrage");
+            }
+            publication
+        }
     };
-    let gateway = Arc::new(Gateway {
-        upstream: Upstream::new(&config.upstream)?,
-        signer: HeaderSigner::new(&config.identity.header_prefix, &config.identity.signing_key)?,
-        flow,
-        clock,
-        proto,
-        requests: request_metrics::RequestCounters::new(),
-        config: Arc::clone(&config),
-    });
+    let tls = config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
+    let shared = live::Shared {
+        store: store.clone(),
+        guard: guard.clone(),
+        clock: clock.clone(),
+        publication: publication.clone(),
+        tls: tls.is_some(),
+    };
+    let live = Arc::new(Live::new(
+        live::build(Arc::clone(&config), &shared)?,
+        shared,
+    ));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -172,7 +173,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         );
         tasks.spawn(accept_loop(
             listener,
-            Arc::clone(&gateway),
+            Arc::clone(&live),
             tls.clone(),
             shutdown_rx.clone(),
         ));
@@ -188,7 +189,9 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
                 guard: guard.clone(),
                 access: Arc::new(config.admin.clone()),
                 audit: audit.clone(),
-                clock: gateway.clock.clone(),
+                clock: clock.clone(),
+                live: Arc::clone(&live),
+                logins: admin::page::logins::AdminLogins::default(),
             });
             let mut stop = shutdown_rx.clone();
             tasks.spawn(async move {
@@ -205,21 +208,13 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         None => None,
     };
     tasks.spawn(guard_housekeeping(guard, shutdown_rx.clone()));
-    tasks.spawn(housekeeping(store, shutdown_rx.clone()));
-    for job in delegations.metadata_refreshes(&config.spaces) {
-        let (clock, mut stop) = (gateway.clock.clone(), shutdown_rx.clone());
-        tasks.spawn(async move {
-            tokio::select! {
-                () = crate::auth::saml::setup::keep_fresh(job, clock) => {}
-                () = stopped(&mut stop) => {}
-            }
-        });
-    }
+    tasks.spawn(publication_refresh(publication, shutdown_rx.clone()));
+    tasks.spawn(housekeeping(store, shutdown_rx));
     tracing::info!(?addresses, ?admin_address, upstream = %config.upstream.url, "passerelle démarrée");
     Ok(Running {
         addresses,
         admin_address,
-        gateway,
+        live,
         shutdown,
         tasks,
     })
@@ -233,7 +228,7 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
 
 async fn accept_loop(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    live: Arc<Live>,
     tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -243,7 +238,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, peer, Arc::clone(&gateway), tls.clone(), graceful.watcher()));
+                    tokio::spawn(serve_connection(stream, peer, Arc::clone(&live), tls.clone(), graceful.watcher()));
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -266,12 +261,13 @@ async fn accept_loop(
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    gateway: Arc<Gateway>,
+    live: Arc<Live>,
     tls: Option<TlsAcceptor>,
     watcher: Watcher,
 ) {
+    // The gateway is loaded per request, not per connection: a reload reaches keep-alive connections.
     let service = service_fn(move |request| {
-        let gateway = Arc::clone(&gateway);
+        let gateway = live.gateway();
         async move { Ok::<_, std::convert::Infallible>(gateway.handle(request, peer).await) }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -302,7 +298,7 @@ async fn serve_connection(
     }
 }
 
-/// Sweep expired sessions from memory and publish the live count.
+/// Sweep expired sessions from memory (Redis forgets them by itself).
 async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
     loop {
@@ -313,9 +309,19 @@ async fn housekeeping(store: AnyStore, mut shutdown: watch::Receiver<bool>) {
         if let AnyStore::Memory(memory) = &store {
             memory.sweep();
         }
-        match store.count().await {
-            Ok(count) => metrics::gauge!("passerelle_sessions").set(count as f64),
-            Err(err) => tracing::warn!(error = %err, "comptage des sessions impossible"),
+    }
+}
+
+/// Keep this replica's view of the shared publication overrides fresh (Redis only).
+async fn publication_refresh(publication: Publication, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(publication::PUBLICATION_TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        if let Err(err) = publication.refresh().await {
+            tracing::debug!(error = %err, "état de publication non rafraîchi");
         }
     }
 }
@@ -344,25 +350,35 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGTERM or Ctrl-C; reloads on every SIGHUP meanwhile.
+async fn wait_for_stop(live: &Live) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = ctrl_c => {}
+        let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = &mut ctrl_c => return,
+                _ = hangup.recv() => {
+                    tracing::info!("SIGHUP : rechargement de la configuration");
+                    // The outcome is logged by `reload`; a refused reload keeps the old configuration.
+                    let _ = live.reload().await;
                 }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
             }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = live;
         let _ = ctrl_c.await;
     }
 }

@@ -63,6 +63,12 @@ impl RedisStore {
         })
     }
 
+    /// The shared connection and key prefix, for other shared records that live next to the
+    /// sessions (the runtime publication state).
+    pub fn connection(&self) -> (ConnectionManager, &str) {
+        (self.connection.clone(), &self.prefix)
+    }
+
     fn session_key(&self, key: &SessionKey) -> String {
         format!("{}session:{}", self.prefix, key.to_hex())
     }
@@ -203,6 +209,10 @@ impl Store for RedisStore {
         let index = self.index_key();
         let _: () = bounded(con.zrembyscore(&index, "-inf", now)).await?;
         let hexes: Vec<String> = bounded(con.zrangebyscore(&index, now + 1, "+inf")).await?;
+        // Redis refuses an empty pipeline ("empty command").
+        if hexes.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for hex in &hexes {
             pipe.cmd("HMGET")

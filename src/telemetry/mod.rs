@@ -1,7 +1,8 @@
 //! Logs (`tracing`, text or JSON) and the Prometheus metrics registry.
 //!
 //! Metric names, all prefixed `passerelle_`: `requests_total{space,status}`,
-//! `upstream_duration_seconds` (histogram), `sessions` (gauge), `logins_total{protocol,outcome}`,
+//! `upstream_duration_seconds` (histogram), `sessions` and `space_sessions{space}` (gauges),
+//! `logins_total{protocol,outcome}`,
 //! `auth_failures_total{kind}`.
 
 use std::sync::OnceLock;

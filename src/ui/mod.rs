@@ -219,6 +219,31 @@ pub fn delegation_failed(space: SpaceId, status: StatusCode, message_text: &str)
     )
 }
 
+/// `/cas/login` without a service, or for one no space declares (the CAS bridge).
+pub fn cas_service_refused() -> Page {
+    message(
+        StatusCode::FORBIDDEN,
+        "Application non autorisée",
+        &[
+            "Cette application n'est pas déclarée auprès de la passerelle de connexion : aucun ticket ne lui est délivré. Contactez votre établissement.",
+        ],
+        None,
+    )
+}
+
+/// The CAS bridge cannot name the person to the application (e.g. no PRONOTE product id).
+pub fn cas_identity_incomplete(reason: &str) -> Page {
+    message(
+        StatusCode::FORBIDDEN,
+        "Identification impossible",
+        &[
+            "Votre compte ne porte pas l'information qui permet à PRONOTE de vous reconnaître. Contactez votre établissement.",
+            reason,
+        ],
+        None,
+    )
+}
+
 pub fn session_required() -> Page {
     message(
         StatusCode::UNAUTHORIZED,

@@ -184,3 +184,61 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A `passerelle serve` child process, killed when dropped.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start the real binary on a fresh configuration in `dir` sharing Redis under `prefix`; returns the
+/// process, the gateway address and the admin address once the admin listener answers. The process's
+/// output (logs included) goes to `dir/passerelle.log`.
+pub async fn spawn(dir: &Path, prefix: &str, guard: &str) -> (Process, SocketAddr, SocketAddr) {
+    let (gw, admin): (SocketAddr, SocketAddr) = (
+        format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+        format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+    );
+    let path = write_config(
+        dir,
+        &gw.to_string(),
+        &admin.to_string(),
+        &redis_store(prefix, &redis_url()),
+        guard,
+    );
+    let log = std::fs::File::create(dir.join("passerelle.log")).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("binary runs");
+    let process = Process(child);
+    for _ in 0..100 {
+        if reqwest::get(format!("http://{admin}/healthz"))
+            .await
+            .is_ok()
+        {
+            return (process, gw, admin);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("passerelle did not start");
+}
+
+/// Run `passerelle <args…>` against the admin API at `admin`; asserts success, returns stdout.
+pub fn cli(admin: SocketAddr, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(args)
+        .env("PASSERELLE_ADMIN_URL", format!("http://{admin}"))
+        .env("PASSERELLE_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}

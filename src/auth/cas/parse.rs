@@ -13,9 +13,10 @@ use roxmltree::{Document, Node, ParsingOptions};
 /// Largest validation response read; real ones are a few KiB.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-const CAS_NS: &str = "http://www.yale.edu/tp/cas";
-const SAML1_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:1.0:protocol";
-const SAML1_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+pub(crate) const CAS_NS: &str = "http://www.yale.edu/tp/cas";
+pub(crate) const SAML1_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:1.0:protocol";
+pub(crate) const SAML1_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+pub(crate) const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// Allowed clock difference with the CAS server for SAML time conditions.
 pub const CLOCK_SKEW_SECS: i64 = 60;
@@ -67,7 +68,7 @@ fn check_size(body: &[u8]) -> Result<&str, CasParseError> {
     std::str::from_utf8(body).map_err(|_| malformed("pas de l'UTF-8"))
 }
 
-fn parse_xml(text: &str) -> Result<Document<'_>, CasParseError> {
+pub(crate) fn parse_xml(text: &str) -> Result<Document<'_>, CasParseError> {
     let options = ParsingOptions {
         allow_dtd: false,
         nodes_limit: 20_000,

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use roxmltree::{Document, ParsingOptions};
 
-const SAML2_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub(crate) const SAML2_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 /// A logout request is a few hundred bytes; anything bigger is not one.
 pub const MAX_LOGOUT_REQUEST_BYTES: usize = 16 * 1024;
 

@@ -163,7 +163,7 @@ fn saml_request(ticket: &str, now: u64) -> String {
 }
 
 /// Unix seconds as `xs:dateTime` UTC.
-fn format_instant(now: u64) -> String {
+pub(crate) fn format_instant(now: u64) -> String {
     let days = (now / 86_400) as i64;
     let secs = now % 86_400;
     // Inverse of days_from_civil (Howard Hinnant's algorithm).

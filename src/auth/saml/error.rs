@@ -126,3 +126,19 @@ impl SamlError {
         self.fault() == Fault::User
     }
 }
+
+/// The shared signed-XML checks ([`crate::auth::xmlsig`]) keep their SAML codes.
+impl From<crate::auth::xmlsig::XmlSigError> for SamlError {
+    fn from(err: crate::auth::xmlsig::XmlSigError) -> Self {
+        use crate::auth::xmlsig::XmlSigError as X;
+        match err {
+            X::TooLarge => SamlError::TooLarge,
+            X::Dtd => SamlError::Dtd,
+            X::Malformed(detail) => SamlError::Malformed(detail),
+            X::Comment => SamlError::Comment,
+            X::SignatureShape(what) => SamlError::SignatureShape(what),
+            X::Algorithm(alg) => SamlError::Algorithm(alg),
+            X::Signature => SamlError::Signature,
+        }
+    }
+}

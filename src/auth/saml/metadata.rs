@@ -131,41 +131,9 @@ impl IdpMetadata {
         expected_entity_id: Option<&str>,
         now: i64,
     ) -> Result<Self, SamlError> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| SamlError::Metadata(format!("{url}: {e}")))?;
-        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(SamlError::Metadata(format!("{url} : https requis")));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SamlError::Metadata(e.to_string()))?;
-        let mut response = client
-            .get(parsed)
-            .send()
+        let xml = crate::auth::metadata_fetch::fetch_document(url, MAX_METADATA_BYTES)
             .await
-            .map_err(|e| SamlError::Metadata(format!("{url} : {e}")))?;
-        if !response.status().is_success() {
-            return Err(SamlError::Metadata(format!(
-                "{url} : HTTP {}",
-                response.status()
-            )));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| SamlError::Metadata(format!("{url} : {e}")))?
-        {
-            if body.len() + chunk.len() > MAX_METADATA_BYTES {
-                return Err(SamlError::Metadata("document trop volumineux".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let xml = String::from_utf8(body)
-            .map_err(|_| SamlError::Metadata("document non UTF-8".into()))?;
+            .map_err(SamlError::Metadata)?;
         Self::parse(&xml, expected_entity_id, now)
     }
 

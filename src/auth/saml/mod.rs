@@ -22,7 +22,6 @@ pub mod request;
 pub mod setup;
 pub mod slo;
 pub mod verify;
-mod xmlsec_noise;
 
 pub use delegation::SamlDelegation;
 pub use error::{Fault, SamlError};

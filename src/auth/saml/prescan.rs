@@ -7,34 +7,11 @@
 //! ID, no transform but enveloped-signature and exclusive canonicalisation, allowed algorithms only, no
 //! comments or processing instructions. Only then does samael verify the same bytes.
 
-use std::collections::HashSet;
-
 use super::error::SamlError;
 use super::{NS_ASSERTION, NS_DSIG, NS_PROTOCOL};
+use crate::auth::xmlsig;
 
 const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
-
-const STRONG_SIGNATURES: &[&str] = &[
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
-];
-const STRONG_DIGESTS: &[&str] = &[
-    "http://www.w3.org/2001/04/xmlenc#sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#sha384",
-    "http://www.w3.org/2001/04/xmlenc#sha512",
-];
-const SHA1_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
-const SHA1_DIGEST: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
-
-/// Largest number of XML nodes in one message: far above any real response, far below a DoS.
-const NODES_LIMIT: u32 = 20_000;
 
 /// Which root element a message must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,19 +44,7 @@ pub fn scan(
     allow_sha1: bool,
     max_bytes: usize,
 ) -> Result<Scan, SamlError> {
-    if xml.len() > max_bytes {
-        return Err(SamlError::TooLarge);
-    }
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-        ..Default::default()
-    };
-    let doc = roxmltree::Document::parse_with_options(xml, options).map_err(|e| match e {
-        roxmltree::Error::DtdDetected => SamlError::Dtd,
-        roxmltree::Error::NodesLimitReached => SamlError::TooLarge,
-        other => SamlError::Malformed(other.to_string()),
-    })?;
+    let doc = xmlsig::parse_strict(xml, max_bytes)?;
     let root = doc.root_element();
     let root_name = root.tag_name().name().to_string();
     let root_ok = root.tag_name().namespace() == Some(NS_PROTOCOL)
@@ -97,21 +62,7 @@ pub fn scan(
         .ok_or(SamlError::Missing("ID"))?
         .to_string();
 
-    // Comments split text nodes (NameID comment injection); PIs have no business here.
-    let mut ids = HashSet::new();
-    for node in doc.descendants() {
-        if node.is_comment() {
-            return Err(SamlError::Comment);
-        }
-        if node.is_pi() {
-            return Err(SamlError::Malformed("instruction de traitement".into()));
-        }
-        if let Some(id) = node.attribute("ID")
-            && !ids.insert(id)
-        {
-            return Err(SamlError::SignatureShape("identifiant dupliqué"));
-        }
-    }
+    xmlsig::refuse_hidden_content(&doc, &["ID"])?;
 
     let assertions: Vec<_> = doc
         .descendants()
@@ -163,7 +114,7 @@ pub fn scan(
         } else {
             return Err(SamlError::SignatureShape("signature mal placée"));
         }
-        check_signature(sig, parent, allow_sha1)?;
+        xmlsig::check_signature(sig, parent, "ID", allow_sha1)?;
     }
     if expected == Expected::Response && !response_signed && !assertion_signed {
         return Err(SamlError::Unsigned);
@@ -238,73 +189,4 @@ pub fn declare_ds_for_samael<'a>(xml: &'a str, scan: &Scan) -> std::borrow::Cow<
         }
         _ => std::borrow::Cow::Borrowed(xml),
     }
-}
-
-/// One `SignedInfo` with one `Reference` to `#<parent ID>`, approved transforms and algorithms.
-fn dsig<'a, 'input>(
-    node: roxmltree::Node<'a, 'input>,
-    name: &str,
-) -> Vec<roxmltree::Node<'a, 'input>> {
-    node.children()
-        .filter(|n| n.has_tag_name((NS_DSIG, name)))
-        .collect()
-}
-
-fn check_signature(
-    sig: roxmltree::Node,
-    parent: roxmltree::Node,
-    allow_sha1: bool,
-) -> Result<(), SamlError> {
-    let [signed_info] = dsig(sig, "SignedInfo")[..] else {
-        return Err(SamlError::SignatureShape("SignedInfo"));
-    };
-    if !dsig(sig, "Object").is_empty() {
-        return Err(SamlError::SignatureShape("ds:Object"));
-    }
-    let [c14n] = dsig(signed_info, "CanonicalizationMethod")[..] else {
-        return Err(SamlError::SignatureShape("CanonicalizationMethod"));
-    };
-    let c14n_alg = c14n.attribute("Algorithm").unwrap_or_default();
-    if c14n_alg != EXC_C14N && c14n_alg != C14N {
-        return Err(SamlError::Algorithm(c14n_alg.to_string()));
-    }
-    let [method] = dsig(signed_info, "SignatureMethod")[..] else {
-        return Err(SamlError::SignatureShape("SignatureMethod"));
-    };
-    let alg = method.attribute("Algorithm").unwrap_or_default();
-    if !(STRONG_SIGNATURES.contains(&alg) || (allow_sha1 && alg == SHA1_SIGNATURE)) {
-        return Err(SamlError::Algorithm(alg.to_string()));
-    }
-    let [reference] = dsig(signed_info, "Reference")[..] else {
-        return Err(SamlError::SignatureShape("une seule Reference attendue"));
-    };
-    let parent_id = parent
-        .attribute("ID")
-        .ok_or(SamlError::SignatureShape("élément signé sans ID"))?;
-    match reference.attribute("URI") {
-        Some(uri) if uri.strip_prefix('#') == Some(parent_id) => {}
-        _ => {
-            return Err(SamlError::SignatureShape(
-                "la Reference ne désigne pas l'élément signé",
-            ));
-        }
-    }
-    for transforms in dsig(reference, "Transforms") {
-        for transform in transforms.children().filter(|n| n.is_element()) {
-            let alg = transform.attribute("Algorithm").unwrap_or_default();
-            if !transform.has_tag_name((NS_DSIG, "Transform"))
-                || (alg != ENVELOPED && alg != EXC_C14N)
-            {
-                return Err(SamlError::SignatureShape("transformation refusée"));
-            }
-        }
-    }
-    let [digest] = dsig(reference, "DigestMethod")[..] else {
-        return Err(SamlError::SignatureShape("DigestMethod"));
-    };
-    let alg = digest.attribute("Algorithm").unwrap_or_default();
-    if !(STRONG_DIGESTS.contains(&alg) || (allow_sha1 && alg == SHA1_DIGEST)) {
-        return Err(SamlError::Algorithm(alg.to_string()));
-    }
-    Ok(())
 }

@@ -89,3 +89,27 @@ pub async fn keep_fresh(job: MetadataRefresh, clock: Clock) {
         tokio::time::sleep(wait).await;
     }
 }
+
+/// The metadata refresh tasks of one configuration; dropping it stops them, so a reloaded
+/// configuration (which builds its own) never leaves the old ones running.
+#[derive(Debug, Default)]
+pub struct RefreshTasks(Vec<tokio::task::AbortHandle>);
+
+impl RefreshTasks {
+    /// Starts [`keep_fresh`] for each job (needs a Tokio runtime).
+    pub fn spawn(jobs: Vec<MetadataRefresh>, clock: &Clock) -> Self {
+        RefreshTasks(
+            jobs.into_iter()
+                .map(|job| tokio::spawn(keep_fresh(job, clock.clone())).abort_handle())
+                .collect(),
+        )
+    }
+}
+
+impl Drop for RefreshTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}

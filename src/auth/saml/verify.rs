@@ -14,9 +14,10 @@ use samael::crypto::AllowedSignatureAlgorithm;
 use samael::schema::Assertion;
 use samael::service_provider::{Error as SpError, ServiceProviderBuilder};
 
+use super::SpSettings;
 use super::error::SamlError;
 use super::prescan::{self, Expected};
-use super::{SpSettings, xmlsec_noise};
+use crate::auth::xmlsig::xmlsec_noise;
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 

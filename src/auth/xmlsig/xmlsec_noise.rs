@@ -35,7 +35,7 @@ unsafe extern "C" fn to_tracing(
         // SAFETY: xmlsec passes a NUL-terminated static string (__func__) or NULL, checked above.
         unsafe { CStr::from_ptr(func) }.to_string_lossy()
     };
-    tracing::debug!(target: "passerelle::saml::xmlsec", %func, reason, "xmlsec error");
+    tracing::debug!(target: "passerelle::xmlsig::xmlsec", %func, reason, "xmlsec error");
 }
 
 static INSTALL: Once = Once::new();
