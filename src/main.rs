@@ -67,7 +67,7 @@ enum Command {
         /// The space (eleve, parent, professeur, …).
         #[arg(long)]
         space: String,
-        /// The delegation id, needed when the space has several SAML delegations.
+        /// The delegation id, needed when the space has several SAML or WS-Federation delegations.
         #[arg(long)]
         delegation: Option<String>,
     },
@@ -209,7 +209,7 @@ async fn main() -> ExitCode {
             config,
             space,
             delegation,
-        } => saml_metadata(&config, &space, delegation.as_deref()),
+        } => sp_metadata(&config, &space, delegation.as_deref()),
         Command::CasBridge { config, space } => cas_bridge_form(&config, space),
         Command::Suspensions { api, action } => suspensions(&api, action).await,
         Command::Sessions { api, action } => sessions(&api, action).await,
@@ -241,7 +241,9 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn saml_metadata(path: &std::path::Path, space: &str, delegation: Option<&str>) -> ExitCode {
+/// The metadata the identity provider's administrator imports: SAML SP metadata, or WS-Federation
+/// relying-party metadata (ADFS "Add Relying Party Trust").
+fn sp_metadata(path: &std::path::Path, space: &str, delegation: Option<&str>) -> ExitCode {
     let config = match load_or_report(path) {
         Ok(config) => config,
         Err(code) => return code,
@@ -250,6 +252,61 @@ fn saml_metadata(path: &std::path::Path, space: &str, delegation: Option<&str>) 
         eprintln!("espace inconnu « {space} »");
         return ExitCode::from(EXIT_BAD_CONFIG);
     };
+    let federated: Vec<&config::DelegationSettings> = config
+        .spaces
+        .get(space)
+        .delegations
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.kind,
+                config::DelegationKind::Saml(_) | config::DelegationKind::Wsfed(_)
+            )
+        })
+        .collect();
+    let chosen = match (delegation, federated.as_slice()) {
+        (Some(id), _) => federated.iter().find(|d| d.id == id).copied(),
+        (None, [only]) => Some(*only),
+        (None, []) => {
+            eprintln!("l'espace {space} n'a aucune délégation SAML ou WS-Federation");
+            return ExitCode::FAILURE;
+        }
+        (None, several) => {
+            let ids: Vec<&str> = several.iter().map(|d| d.id.as_str()).collect();
+            eprintln!(
+                "l'espace {space} a plusieurs délégations SAML ou WS-Federation : précisez --delegation ({})",
+                ids.join(", ")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(chosen) = chosen else {
+        eprintln!(
+            "pas de délégation SAML ou WS-Federation « {} » dans l'espace {space}",
+            delegation.unwrap_or_default()
+        );
+        return ExitCode::FAILURE;
+    };
+    let id = chosen.id.as_str();
+    if let config::DelegationKind::Wsfed(wsfed) = &chosen.kind {
+        let reply = format!(
+            "{}{}{space}/{id}",
+            config.public_url.as_str().trim_end_matches('/'),
+            auth::CALLBACK_PREFIX
+        );
+        let claims: Vec<&str> = wsfed
+            .mapping
+            .names
+            .pairs()
+            .into_iter()
+            .filter_map(|(_, claim)| claim)
+            .collect();
+        print!(
+            "{}",
+            auth::wsfed::metadata::rp_metadata(&wsfed.settings.realm, &reply, &claims)
+        );
+        return ExitCode::SUCCESS;
+    }
     let delegations = match auth::registry::Delegations::from_config(
         &config.spaces,
         &config.public_url,
@@ -259,29 +316,6 @@ fn saml_metadata(path: &std::path::Path, space: &str, delegation: Option<&str>) 
         Ok(delegations) => delegations,
         Err(err) => {
             eprintln!("{err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let saml: Vec<&str> = config
-        .spaces
-        .get(space)
-        .delegations
-        .iter()
-        .filter(|d| matches!(d.kind, config::DelegationKind::Saml(_)))
-        .map(|d| d.id.as_str())
-        .collect();
-    let id = match (delegation, saml.as_slice()) {
-        (Some(id), _) => id,
-        (None, [only]) => only,
-        (None, []) => {
-            eprintln!("l'espace {space} n'a aucune délégation SAML");
-            return ExitCode::FAILURE;
-        }
-        (None, several) => {
-            eprintln!(
-                "l'espace {space} a plusieurs délégations SAML : précisez --delegation ({})",
-                several.join(", ")
-            );
             return ExitCode::FAILURE;
         }
     };

@@ -83,31 +83,6 @@ fn start_idp(port: u16, sp_metadata: &[std::path::PathBuf]) -> Idp {
     Idp(child)
 }
 
-/// Every `<input type="hidden">` of a page: (name, value), HTML entities decoded.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let attr = |tag: &str, name: &str| {
-        let marker = format!("{name}=\"");
-        tag.split(&marker)
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .map(|v| {
-                v.replace("&quot;", "\"")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&#39;", "'")
-                    .replace("&#x2B;", "+")
-                    .replace("&#x3D;", "=")
-                    .replace("&amp;", "&")
-            })
-    };
-    html.split("<input")
-        .skip(1)
-        .map(|tag| tag.split('>').next().unwrap_or(""))
-        .filter(|tag| tag.contains("hidden"))
-        .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
-        .collect()
-}
-
 struct Gateway {
     base: String,
     idp: String,
@@ -220,7 +195,7 @@ async fn log_in(gateway: &Gateway, id: &str) -> reqwest::Response {
     let html = idp_page.text().await.expect("IdP form");
     let acs = format!("{base}/auth/callback/eleve/{id}");
     assert!(html.contains(&format!("action=\"{acs}\"")), "{html}");
-    let fields = hidden_fields(&html);
+    let fields = common::hidden_fields(&html);
     assert!(fields.iter().any(|(k, _)| k == "SAMLResponse"), "{html}");
 
     // The IdP's form posts cross-site: the Lax pending cookie is not sent.
@@ -233,7 +208,7 @@ async fn log_in(gateway: &Gateway, id: &str) -> reqwest::Response {
     let page = first.text().await.expect("re-post page");
     assert!(csp.contains("script-src 'nonce-"), "{csp}");
     assert!(page.contains("Continuer") && page.contains(&format!("action=\"{acs}\"")));
-    let again = hidden_fields(&page);
+    let again = common::hidden_fields(&page);
     assert!(
         again
             .iter()
@@ -506,7 +481,7 @@ async fn forged_responses_are_refused_and_count_in_the_guard() {
         let pending = set_cookie(&start, PENDING_COOKIE).expect("pending cookie");
         let to_idp = location_of(start).await;
         let html = follow(&to_idp).await.text().await.expect("IdP form");
-        let mut fields = hidden_fields(&html);
+        let mut fields = common::hidden_fields(&html);
         let b64 = base64::engine::general_purpose::STANDARD;
         for (name, value) in &mut fields {
             if name == "SAMLResponse" {
@@ -561,7 +536,7 @@ async fn idp_initiated_logins_open_a_session_only_where_allowed() {
         // Cross-site POST, then our re-post: neither carries a pending login.
         let page = http
             .post(&acs)
-            .form(&hidden_fields(&html))
+            .form(&common::hidden_fields(&html))
             .send()
             .await
             .expect("ACS")
@@ -570,7 +545,7 @@ async fn idp_initiated_logins_open_a_session_only_where_allowed() {
             .expect("re-post page");
         let done = http
             .post(&acs)
-            .form(&hidden_fields(&page))
+            .form(&common::hidden_fields(&page))
             .send()
             .await
             .expect("ACS again");

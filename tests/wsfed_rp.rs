@@ -3,8 +3,10 @@
 //! logs in, and the STS's auto-submitted form posts the signed token back; the upstream then sees the
 //! teacher's identity, with the group claim mapped to PRONOTE's teacher category.
 //!
-//! The STS posts cross-site, so a real browser would not send the `SameSite=Lax` pending-login cookie
-//! on that POST; this test client sends it itself (the shared re-POST page is the SAML work's).
+//! The STS posts cross-site, so a real browser does not send the `SameSite=Lax` pending-login cookie
+//! on that POST: the gateway answers with its same-origin re-post page, whose POST carries the cookie
+//! (`the_sts_cross_site_post_is_reposted_from_our_origin`); the other tests' client sends the cookie
+//! with the first POST.
 
 mod common;
 mod oidc_peer;
@@ -106,6 +108,111 @@ async fn teacher_logs_in_with_a_saml11_token() {
 #[tokio::test]
 async fn teacher_logs_in_with_a_saml20_token() {
     log_in("saml20").await;
+}
+
+/// The STS's auto-submitted form reaches the callback without the pending cookie (cross-site POST):
+/// the gateway re-posts `wa`, `wresult` and `wctx` once from its own origin, and that POST, which
+/// carries the cookie, opens the session.
+#[tokio::test]
+async fn the_sts_cross_site_post_is_reposted_from_our_origin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SigningKey::generate(dir.path(), "sts");
+    let sts = Sts::start(&key, "saml20");
+    let gateway = Gateway::start(&sts.metadata().await, "").await;
+    let mut browser = Browser::new();
+    let (to_sts, wctx) = gateway.begin(&mut browser).await;
+    let html = browser.get(&to_sts).await.text().await.expect("form");
+    let mut fields: Vec<(String, String)> = ["wtrealm", "wreply", "wctx"]
+        .iter()
+        .map(|name| ((*name).to_owned(), hidden_input(&html, name)))
+        .collect();
+    fields.push(("login".into(), USER.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let auto_post = browser
+        .post_form(&format!("{}/wsfed/login", sts.base), &pairs)
+        .await
+        .text()
+        .await
+        .expect("auto-submitted form");
+    let posted = [
+        ("wa".to_owned(), "wsignin1.0".to_owned()),
+        ("wresult".to_owned(), hidden_input(&auto_post, "wresult")),
+        ("wctx".to_owned(), wctx),
+    ];
+    let callback = format!("{}{CALLBACK_PATH}", gateway.base);
+
+    // What the browser sends cross-site: the form, no cookie.
+    let first = common::client()
+        .post(&callback)
+        .form(&posted)
+        .send()
+        .await
+        .expect("cross-site POST");
+    assert_eq!(first.status(), 200);
+    let page = first.text().await.expect("re-post page");
+    let again = common::hidden_fields(&page);
+    for field in &posted {
+        assert!(again.contains(field), "{} re-posted unchanged", field.0);
+    }
+    assert!(again.iter().any(|(k, _)| k == "passerelle_relance"));
+
+    // The page's same-origin POST carries the pending cookie.
+    let again: Vec<(&str, &str)> = again
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let back = browser.post_form(&callback, &again).await;
+    assert_eq!(location(&back), "/pronote/professeur.html");
+    let proxied = browser
+        .get(&format!("{}/pronote/professeur.html", gateway.base))
+        .await;
+    assert_eq!(
+        proxied.status(),
+        200,
+        "the session opens the teachers' space"
+    );
+}
+
+/// `passerelle metadata` prints the relying party's metadata for the STS administrator: the realm,
+/// the callback tokens are posted to, and the claims the mapping reads.
+#[tokio::test]
+async fn the_metadata_command_prints_the_relying_party_metadata() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SigningKey::generate(dir.path(), "sts");
+    let sts = Sts::start(&key, "saml11");
+    let gateway = Gateway::start(&sts.metadata().await, "").await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("metadata")
+        .arg("--config")
+        .arg(&gateway.config_path)
+        .args(["--space", "professeur"])
+        .output()
+        .expect("passerelle metadata runs");
+    assert!(output.status.success(), "{output:?}");
+    let xml = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(xml.contains(&format!("entityID=\"{REALM}\"")), "{xml}");
+    assert!(xml.contains("fed:ApplicationServiceType"), "{xml}");
+    assert!(
+        xml.contains(&format!("http://127.0.0.1:8080{CALLBACK_PATH}")),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/dateofbirth"),
+        "{xml}"
+    );
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("metadata")
+        .arg("--config")
+        .arg(&gateway.config_path)
+        .args(["--space", "professeur", "--delegation", "nope"])
+        .output()
+        .expect("passerelle metadata runs");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("« nope »"));
 }
 
 #[tokio::test]

@@ -79,7 +79,8 @@ pub struct Authenticated {
     /// SessionIndex, OIDC `sid`); stored with the session.
     pub logout_index: Option<String>,
     /// What the provider's own logout needs to recognise this login (the OIDC ID token for
-    /// `id_token_hint`); stored with the session and handed back to [`Delegation::logout`].
+    /// `id_token_hint`, SAML's NameID and SessionIndex for the LogoutRequest); stored with the session
+    /// and handed back to [`Delegation::logout`].
     pub logout_hint: Option<String>,
 }
 

@@ -121,7 +121,8 @@ pub struct Session {
     /// The delegation (id within the space) that authenticated it, if not the direct form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegation: Option<String>,
-    /// What the provider's logout needs (OIDC ID token for `id_token_hint`), if anything.
+    /// What the provider's logout needs (OIDC ID token for `id_token_hint`, SAML NameID and
+    /// SessionIndex), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_hint: Option<String>,
 }

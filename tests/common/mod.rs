@@ -460,3 +460,28 @@ listen = "127.0.0.1:0"
         prefix = unique_prefix(test),
     )
 }
+
+/// Every `<input type="hidden">` of a page: (name, value), HTML entities decoded.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| {
+        let marker = format!("{name}=\"");
+        tag.split(&marker)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|v| {
+                v.replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&#39;", "'")
+                    .replace("&#x2B;", "+")
+                    .replace("&#x3D;", "=")
+                    .replace("&amp;", "&")
+            })
+    };
+    html.split("<input")
+        .skip(1)
+        .map(|tag| tag.split('>').next().unwrap_or(""))
+        .filter(|tag| tag.contains("hidden"))
+        .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
+        .collect()
+}

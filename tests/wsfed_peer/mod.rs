@@ -164,6 +164,8 @@ pub struct Gateway {
     pub running: Running,
     pub base: String,
     pub upstream: Upstream,
+    /// The gateway file, for the CLI.
+    pub config_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -203,6 +205,7 @@ impl Gateway {
         .expect("professeur.toml");
         let config =
             passerelle::config::load(&path).unwrap_or_else(|problems| panic!("{problems}"));
+        let config_path = path.clone();
         let running = passerelle::server::start(
             config,
             Options {
@@ -216,6 +219,7 @@ impl Gateway {
             running,
             base,
             upstream,
+            config_path,
             _dir: dir,
         }
     }
