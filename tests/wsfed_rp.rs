@@ -27,6 +27,28 @@ async fn log_in(token: &str) -> (Gateway, Browser, Sts) {
     (gateway, browser, sts)
 }
 
+/// Log in on the STS's form reached by `to_sts`; returns its auto-submitted form (the token).
+async fn sign_in_at_sts(browser: &mut Browser, sts: &Sts, to_sts: &str) -> String {
+    let form = browser.get(to_sts).await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.expect("login form");
+    let mut fields: Vec<(String, String)> = ["wtrealm", "wreply", "wctx"]
+        .iter()
+        .map(|name| ((*name).to_owned(), hidden_input(&html, name)))
+        .collect();
+    fields.push(("login".into(), USER.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let posted = browser
+        .post_form(&format!("{}/wsfed/login", sts.base), &pairs)
+        .await;
+    assert_eq!(posted.status(), 200);
+    posted.text().await.expect("auto-submitted form")
+}
+
 /// From the sign-in redirect `to_sts` (carrying `wctx`) to a session in the teachers' space.
 async fn log_in_at(gateway: &Gateway, browser: &mut Browser, sts: &Sts, to_sts: &str, wctx: &str) {
     assert!(
@@ -47,24 +69,7 @@ async fn log_in_at(gateway: &Gateway, browser: &mut Browser, sts: &Sts, to_sts: 
         format!("http://127.0.0.1:8080{CALLBACK_PATH}")
     );
 
-    let form = browser.get(to_sts).await;
-    assert_eq!(form.status(), 200);
-    let html = form.text().await.expect("login form");
-    let mut fields: Vec<(String, String)> = ["wtrealm", "wreply", "wctx"]
-        .iter()
-        .map(|name| ((*name).to_owned(), hidden_input(&html, name)))
-        .collect();
-    fields.push(("login".into(), USER.into()));
-    fields.push(("password".into(), PASSWORD.into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let posted = browser
-        .post_form(&format!("{}/wsfed/login", sts.base), &pairs)
-        .await;
-    assert_eq!(posted.status(), 200);
-    let auto_post = posted.text().await.expect("auto-submitted form");
+    let auto_post = sign_in_at_sts(browser, sts, to_sts).await;
     assert_eq!(
         hidden_input(&auto_post, "wctx"),
         wctx,
@@ -121,23 +126,7 @@ async fn the_sts_cross_site_post_is_reposted_from_our_origin() {
     let gateway = Gateway::start(&sts.metadata().await, "").await;
     let mut browser = Browser::new();
     let (to_sts, wctx) = gateway.begin(&mut browser).await;
-    let html = browser.get(&to_sts).await.text().await.expect("form");
-    let mut fields: Vec<(String, String)> = ["wtrealm", "wreply", "wctx"]
-        .iter()
-        .map(|name| ((*name).to_owned(), hidden_input(&html, name)))
-        .collect();
-    fields.push(("login".into(), USER.into()));
-    fields.push(("password".into(), PASSWORD.into()));
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let auto_post = browser
-        .post_form(&format!("{}/wsfed/login", sts.base), &pairs)
-        .await
-        .text()
-        .await
-        .expect("auto-submitted form");
+    let auto_post = sign_in_at_sts(&mut browser, &sts, &to_sts).await;
     let posted = [
         ("wa".to_owned(), "wsignin1.0".to_owned()),
         ("wresult".to_owned(), hidden_input(&auto_post, "wresult")),
