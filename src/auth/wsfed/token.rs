@@ -116,6 +116,45 @@ fn same_subject(found: &mut Option<String>, value: String) -> Result<(), WsFedEr
     }
 }
 
+/// The assertion's `Conditions` (SAML 1.1 and 2.0 differ only in names): an audience restriction
+/// naming our realm is required, `ignorable` conditions pass, any other is refused; then the validity
+/// window. Returns until when the assertion id must be remembered.
+fn check_conditions(
+    conditions: roxmltree::Node,
+    ns: &'static str,
+    audience_restriction: &str,
+    ignorable: &[&str],
+    issued: i64,
+    settings: &Settings,
+    now: i64,
+) -> Result<i64, WsFedError> {
+    let mut audience_checked = false;
+    for condition in conditions.children().filter(|n| n.is_element()) {
+        let name = condition.tag_name().name();
+        if condition.tag_name().namespace() != Some(ns) {
+            return Err(WsFedError::UnknownCondition(name.to_owned()));
+        }
+        if name == audience_restriction {
+            if !children(condition, ns, "Audience").any(|au| text(au) == settings.realm) {
+                return Err(WsFedError::Audience);
+            }
+            audience_checked = true;
+        } else if !ignorable.contains(&name) {
+            return Err(WsFedError::UnknownCondition(name.to_owned()));
+        }
+    }
+    if !audience_checked {
+        return Err(WsFedError::Audience);
+    }
+    let window = Window {
+        issued,
+        not_before: attribute_instant(conditions, "NotBefore")?,
+        not_on_or_after: attribute_instant(conditions, "NotOnOrAfter")?
+            .ok_or(WsFedError::Missing("NotOnOrAfter"))?,
+    };
+    check_window(&window, settings, now)
+}
+
 fn read_saml11(
     a: roxmltree::Node,
     settings: &Settings,
@@ -138,32 +177,15 @@ fn read_saml11(
     let conditions = children(a, ns, "Conditions")
         .next()
         .ok_or(WsFedError::Missing("Conditions"))?;
-    let mut audience_checked = false;
-    for condition in conditions.children().filter(|n| n.is_element()) {
-        match (
-            condition.tag_name().namespace(),
-            condition.tag_name().name(),
-        ) {
-            (Some(NS_SAML1), "AudienceRestrictionCondition") => {
-                if !children(condition, ns, "Audience").any(|au| text(au) == settings.realm) {
-                    return Err(WsFedError::Audience);
-                }
-                audience_checked = true;
-            }
-            (Some(NS_SAML1), "DoNotCacheCondition") => {}
-            (_, other) => return Err(WsFedError::UnknownCondition(other.to_owned())),
-        }
-    }
-    if !audience_checked {
-        return Err(WsFedError::Audience);
-    }
-    let window = Window {
+    let replay_until = check_conditions(
+        conditions,
+        ns,
+        "AudienceRestrictionCondition",
+        &["DoNotCacheCondition"],
         issued,
-        not_before: attribute_instant(conditions, "NotBefore")?,
-        not_on_or_after: attribute_instant(conditions, "NotOnOrAfter")?
-            .ok_or(WsFedError::Missing("NotOnOrAfter"))?,
-    };
-    let replay_until = check_window(&window, settings, now)?;
+        settings,
+        now,
+    )?;
 
     let mut subject = None;
     let mut claims = Attributes::new();
@@ -252,33 +274,16 @@ fn read_saml20(
     let conditions = children(a, ns, "Conditions")
         .next()
         .ok_or(WsFedError::Missing("Conditions"))?;
-    let mut audience_checked = false;
-    for condition in conditions.children().filter(|n| n.is_element()) {
-        match (
-            condition.tag_name().namespace(),
-            condition.tag_name().name(),
-        ) {
-            (Some(NS_SAML2), "AudienceRestriction") => {
-                if !children(condition, ns, "Audience").any(|au| text(au) == settings.realm) {
-                    return Err(WsFedError::Audience);
-                }
-                audience_checked = true;
-            }
-            // Single use is what we enforce anyway; a proxy restriction does not concern us.
-            (Some(NS_SAML2), "OneTimeUse" | "ProxyRestriction") => {}
-            (_, other) => return Err(WsFedError::UnknownCondition(other.to_owned())),
-        }
-    }
-    if !audience_checked {
-        return Err(WsFedError::Audience);
-    }
-    let window = Window {
+    // Single use is what we enforce anyway; a proxy restriction does not concern us.
+    let mut replay_until = check_conditions(
+        conditions,
+        ns,
+        "AudienceRestriction",
+        &["OneTimeUse", "ProxyRestriction"],
         issued,
-        not_before: attribute_instant(conditions, "NotBefore")?,
-        not_on_or_after: attribute_instant(conditions, "NotOnOrAfter")?
-            .ok_or(WsFedError::Missing("NotOnOrAfter"))?,
-    };
-    let mut replay_until = check_window(&window, settings, now)?;
+        settings,
+        now,
+    )?;
 
     let subj = children(a, ns, "Subject")
         .next()
