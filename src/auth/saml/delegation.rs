@@ -21,7 +21,9 @@ use super::verify::{ServiceProvider, VerifiedAssertion};
 use crate::auth::delegation::{
     AuthError, Authenticated, BackChannel, Context, Delegation, Incoming, Outgoing,
 };
-use crate::identity::mapping::{Attributes, Category, MappingRules, map_attributes};
+use crate::identity::mapping::{
+    Attributes, Category, MappingRules, map_attributes, normalise_birth_date,
+};
 use crate::identity::{Identity, MappedFields, Protocol};
 
 const REPLAY_NAMESPACE: &str = "saml-assertion";
@@ -145,7 +147,8 @@ impl SamlDelegation {
                 fields: MappedFields {
                     nom: first("sn"),
                     prenom: first("givenName"),
-                    date_naissance: first("FrEduCtDateNaissance").map(|d| iso_to_pronote(&d)),
+                    date_naissance: first("FrEduCtDateNaissance")
+                        .map(|d| normalise_birth_date(&d).unwrap_or(d)),
                     // PRONOTE's national categories, so the identity headers say who this is.
                     categories: vec![
                         match person.profile {
@@ -202,13 +205,6 @@ struct LogoutRecord {
     name_id: String,
     format: Option<String>,
     session_index: Option<String>,
-}
-
-fn iso_to_pronote(date: &str) -> String {
-    match (date.get(0..4), date.get(5..7), date.get(8..10)) {
-        (Some(y), Some(m), Some(d)) if date.len() == 10 => format!("{d}/{m}/{y}"),
-        _ => date.to_owned(),
-    }
 }
 
 impl Delegation for SamlDelegation {
