@@ -5,6 +5,7 @@
 //! site, and fills the CAS server's login form like a person would.
 
 mod cas_peer;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -157,7 +157,7 @@ impl Browser {
             return location; // Already logged in at the CAS server (SSO).
         }
         assert_eq!(page.status, 200, "CAS login form: {}", page.body);
-        let mut form = hidden_inputs(&page.body);
+        let mut form = crate::common::hidden_fields(&page.body);
         form.push(("username".to_owned(), USER.to_owned()));
         form.push(("password".to_owned(), PASSWORD.to_owned()));
         let posted = self.send(login_url, Some(&form)).await;
@@ -165,26 +165,6 @@ impl Browser {
             .location
             .unwrap_or_else(|| panic!("CAS did not redirect after login: {}", posted.body))
     }
-}
-
-/// The `<input type="hidden" name=… value=…>` fields of a page.
-pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| -> Option<String> {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(tag[start..end].replace("&amp;", "&").replace("&#x27;", "'"))
-    };
-    html.split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| {
-            let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-            Some((
-                attribute(tag, "name")?,
-                attribute(tag, "value").unwrap_or_default(),
-            ))
-        })
-        .collect()
 }
 
 pub fn ticket_of(location: &str) -> String {

@@ -473,6 +473,7 @@ pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
                     .replace("&lt;", "<")
                     .replace("&gt;", ">")
                     .replace("&#39;", "'")
+                    .replace("&#x27;", "'")
                     .replace("&#x2B;", "+")
                     .replace("&#x3D;", "=")
                     .replace("&amp;", "&")
